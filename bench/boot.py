@@ -1,0 +1,29 @@
+#!/usr/bin/python3
+"""Whole run of the hello test guest, process start to exit: vmx against
+QEMU microvm (KVM) in the same run.  Goal: vmx <= 0.25 of QEMU's time.
+
+usage: bench/boot.py [runs]     (VMK_BUILD selects the build, default build/)
+"""
+import sys
+
+from common import QEMU, VMX, guest, median, qemu_microvm, report, wall_times
+
+
+def main():
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    hello = guest("hello")
+    vmx = wall_times([VMX, "--kernel", hello, "--debug-exit", "--serial", "none"], runs, 1)
+    rows = [("vmx hello run, median", median(vmx) * 1000, "ms"),
+            ("vmx hello run, min", min(vmx) * 1000, "ms")]
+    if QEMU:
+        q = wall_times(qemu_microvm(hello, "kvm", ["-serial", "none"]), runs, 1)
+        rows += [("qemu microvm (kvm) hello run, median", median(q) * 1000, "ms"),
+                 ("qemu microvm (kvm) hello run, min", min(q) * 1000, "ms"),
+                 ("ratio vmx/qemu (median; goal <= 0.25)", median(vmx) / median(q), "x")]
+    else:
+        print("qemu-system-x86_64 not installed: no peer, no ratio")
+    report("boot: hello guest, %d runs each" % runs, rows)
+
+
+if __name__ == "__main__":
+    main()

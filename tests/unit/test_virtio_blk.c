@@ -1,0 +1,560 @@
+/*
+ * Unit tests for virtio-blk (src/vmm/devices/virtio/blk.c) on the
+ * virtio-mmio transport.
+ *
+ * A fake VM (guest RAM = a malloc'd buffer in a gmem, an MMIO bus, stub
+ * slot/irq functions) gets a virtio-blk device backed by a temporary
+ * 64-sector image whose sector i is filled with the byte i + 1.  The test
+ * plays the guest driver through bus_access() on the register window and
+ * builds requests in guest RAM: header, data and status descriptors in
+ * the usual layout and in others the spec allows.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/virtio_defs.h"
+#include "vm.h"
+
+#define RAM_SIZE (1u << 20)
+#define DESC_GPA 0x1000
+#define AVAIL_GPA 0x2000
+#define USED_GPA 0x3000
+#define HDR_GPA 0x10000
+#define DATA_GPA 0x20000
+#define STATUS_GPA 0x40000
+#define QSIZE 16
+#define SECTORS 64
+
+/* ---- fake VM ---- */
+
+static struct vm vm;
+static uint8_t *ram;
+static int irqfd = -1;
+
+const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
+{
+	if (v->nr_virtio >= VM_MAX_VIRTIO)
+		return NULL;
+	struct virtio_slot *s = &v->virtio[v->nr_virtio];
+	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
+	s->irq = 5 + v->nr_virtio;
+	s->device_id = id;
+	v->nr_virtio++;
+	return s;
+}
+
+int vm_irqfd(struct vm *v, unsigned int gsi)
+{
+	(void)v;
+	(void)gsi;
+	irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return irqfd;
+}
+
+void vm_pulse_irq(struct vm *v, unsigned int gsi)
+{
+	(void)v;
+	(void)gsi;
+}
+
+void vm_set_irq(struct vm *v, unsigned int gsi, int level)
+{
+	(void)v;
+	(void)gsi;
+	(void)level;
+}
+
+void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
+{
+	(void)v;
+	(void)why;
+	(void)status;
+}
+
+/* ---- driver side ---- */
+
+static uint64_t base;
+static uint16_t avail_idx, next_desc, used_seen;
+static char image[] = "/tmp/vmk-test-blk-XXXXXX";
+static int image_fd = -1;
+
+struct seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+static uint32_t rd(uint64_t off)
+{
+	uint32_t v = 0;
+	bus_access(&vm.mmio, base + off, &v, 4, false);
+	return v;
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	bus_access(&vm.mmio, base + off, &v, 4, true);
+}
+
+static void put16(uint64_t gpa, uint16_t v)
+{
+	memcpy(ram + gpa, &v, 2);
+}
+
+static uint16_t get16(uint64_t gpa)
+{
+	uint16_t v;
+	memcpy(&v, ram + gpa, 2);
+	return v;
+}
+
+static uint32_t get32(uint64_t gpa)
+{
+	uint32_t v;
+	memcpy(&v, ram + gpa, 4);
+	return v;
+}
+
+static uint64_t irqs(void)
+{
+	uint64_t v = 0;
+	if (read(irqfd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+static void handshake(uint64_t features)
+{
+	avail_idx = next_desc = used_seen = 0;
+	memset(ram, 0, 0x4000);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
+	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+}
+
+static const uint64_t std_features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
+	VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+	VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+
+/* Writes a chain of n segments, makes it available and kicks queue 0. */
+static void submit(const struct seg *s, unsigned int n)
+{
+	uint16_t head = next_desc;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t d = next_desc;
+		uint8_t *p = ram + DESC_GPA + 16 * d;
+		uint16_t flags = (s[i].write ? VIRTQ_DESC_F_WRITE : 0) |
+				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+		next_desc = (next_desc + 1) % QSIZE;
+		memcpy(p, &s[i].gpa, 8);
+		memcpy(p + 8, &s[i].len, 4);
+		memcpy(p + 12, &flags, 2);
+		memcpy(p + 14, &next_desc, 2);
+	}
+	put16(AVAIL_GPA + 4 + 2 * (avail_idx % QSIZE), head);
+	avail_idx++;
+	put16(AVAIL_GPA + 2, avail_idx);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+/* The used length of the next used entry (which must exist). */
+static uint32_t take_used(void)
+{
+	assert_int_equal(get16(USED_GPA + 2), (uint16_t)(used_seen + 1));
+	uint32_t len = get32(USED_GPA + 4 + 8 * (used_seen % QSIZE) + 4);
+	used_seen++;
+	return len;
+}
+
+static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
+{
+	uint32_t reserved = 0;
+	memcpy(ram + gpa, &type, 4);
+	memcpy(ram + gpa + 4, &reserved, 4);
+	memcpy(ram + gpa + 8, &sector, 8);
+}
+
+/* header / data / status, the layout Linux uses; returns the status. */
+static uint8_t request(uint32_t type, uint64_t sector, uint32_t len,
+		       bool data_write, uint32_t *used)
+{
+	struct seg s[3] = {
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, len, data_write },
+		{ STATUS_GPA, 1, true },
+	};
+	put_hdr(HDR_GPA, type, sector);
+	ram[STATUS_GPA] = 0xee;
+	if (len)
+		submit(s, 3);
+	else
+		submit((struct seg[]){ s[0], s[2] }, 2);
+	*used = take_used();
+	return ram[STATUS_GPA];
+}
+
+static uint8_t file_byte(uint64_t off)
+{
+	uint8_t b = 0;
+	assert_int_equal(pread(image_fd, &b, 1, (off_t)off), 1);
+	return b;
+}
+
+static uint64_t stat_of(const char *name)
+{
+	struct stat_counter st[VIRTIO_MAX_STATS];
+	unsigned int n = virtio_mmio_stats(virtio_mmio_get(0), st, VIRTIO_MAX_STATS);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (strcmp(st[i].name, name) == 0)
+			return st[i].value;
+	fail_msg("no stat %s", name);
+	return 0;
+}
+
+/* ---- fixtures ---- */
+
+static int make_vm(bool readonly)
+{
+	struct disk_config disk = { .path = image, .readonly = readonly };
+	char err[256];
+	uint8_t sector[512];
+
+	memset(&vm, 0, sizeof(vm));
+	ram = calloc(1, RAM_SIZE);
+	assert_non_null(ram);
+	assert_int_equal(gmem_add_region(&vm.mem, 0, RAM_SIZE, ram), 0);
+	strcpy(image, "/tmp/vmk-test-blk-XXXXXX");
+	image_fd = mkstemp(image);
+	assert_true(image_fd >= 0);
+	for (int i = 0; i < SECTORS; i++) {
+		memset(sector, i + 1, sizeof(sector));
+		assert_int_equal(write(image_fd, sector, sizeof(sector)), 512);
+	}
+	assert_int_equal(virtio_blk_init(&vm, &disk, err, sizeof(err)), 0);
+	base = virtio_mmio_base(virtio_mmio_get(0));
+	return 0;
+}
+
+static int setup_rw(void **state)
+{
+	(void)state;
+	return make_vm(false);
+}
+
+static int setup_ro(void **state)
+{
+	(void)state;
+	return make_vm(true);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	virtio_mmio_destroy_all();
+	close(image_fd);
+	unlink(image);
+	free(ram);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_config(void **state)
+{
+	(void)state;
+	uint64_t cap = 0;
+	uint32_t v = 0;
+
+	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	uint32_t f = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	assert_true(f & (1u << VIRTIO_BLK_F_SEG_MAX));
+	assert_true(f & (1u << VIRTIO_BLK_F_BLK_SIZE));
+	assert_true(f & (1u << VIRTIO_BLK_F_FLUSH));
+	assert_false(f & (1u << VIRTIO_BLK_F_RO));
+	bus_access(&vm.mmio, base + 0x100, &cap, 8, false);
+	assert_int_equal(cap, SECTORS);
+	bus_access(&vm.mmio, base + 0x100 + 12, &v, 4, false);
+	assert_int_equal(v, 254);
+	bus_access(&vm.mmio, base + 0x100 + 20, &v, 4, false);
+	assert_int_equal(v, 512);
+}
+
+static void test_read(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	handshake(std_features);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 3, 1024, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1025);
+	assert_int_equal(ram[DATA_GPA], 4);
+	assert_int_equal(ram[DATA_GPA + 511], 4);
+	assert_int_equal(ram[DATA_GPA + 512], 5);
+	assert_int_equal(ram[DATA_GPA + 1023], 5);
+	assert_int_equal(irqs(), 1);
+	assert_int_equal(stat_of("read_requests"), 1);
+	assert_int_equal(stat_of("read_bytes"), 1024);
+	/* the last sector */
+	assert_int_equal(request(VIRTIO_BLK_T_IN, SECTORS - 1, 512, true, &used),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[DATA_GPA + 100], SECTORS);
+}
+
+static void test_read_other_layouts(void **state)
+{
+	(void)state;
+	/* header split in two; data and status share one buffer */
+	struct seg s[3] = {
+		{ HDR_GPA, 10, false },
+		{ HDR_GPA + 10, 6, false },
+		{ DATA_GPA, 513, true },
+	};
+	handshake(std_features | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 7);
+	ram[DATA_GPA + 512] = 0xee;
+	submit(s, 3);
+	assert_int_equal(take_used(), 513);
+	assert_int_equal(ram[DATA_GPA], 8);
+	assert_int_equal(ram[DATA_GPA + 511], 8);
+	assert_int_equal(ram[DATA_GPA + 512], VIRTIO_BLK_S_OK);
+
+	/* data scattered over three buffers, one spanning a sector boundary */
+	struct seg t[5] = {
+		{ HDR_GPA, 16, false },
+		{ DATA_GPA, 100, true },
+		{ DATA_GPA + 0x1000, 700, true },
+		{ DATA_GPA + 0x2000, 224, true },
+		{ STATUS_GPA, 1, true },
+	};
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 10);
+	submit(t, 5);
+	assert_int_equal(take_used(), 1025);
+	assert_int_equal(ram[DATA_GPA + 99], 11);
+	assert_int_equal(ram[DATA_GPA + 0x1000 + 411], 11);
+	assert_int_equal(ram[DATA_GPA + 0x1000 + 412], 12);
+	assert_int_equal(ram[DATA_GPA + 0x2000 + 223], 12);
+	assert_int_equal(ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+}
+
+static void test_write(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	handshake(std_features);
+	memset(ram + DATA_GPA, 0xab, 1024);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 5, 1024, false, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+	assert_int_equal(file_byte(4 * 512 + 511), 5);
+	assert_int_equal(file_byte(5 * 512), 0xab);
+	assert_int_equal(file_byte(6 * 512 + 511), 0xab);
+	assert_int_equal(file_byte(7 * 512), 8);
+	assert_int_equal(stat_of("write_requests"), 1);
+	assert_int_equal(stat_of("write_bytes"), 1024);
+
+	/* header and data in one readable buffer */
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 9);
+	memset(ram + HDR_GPA + 16, 0xcd, 512);
+	struct seg s[2] = { { HDR_GPA, 16 + 512, false }, { STATUS_GPA, 1, true } };
+	submit(s, 2);
+	assert_int_equal(take_used(), 1);
+	assert_int_equal(ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+	assert_int_equal(file_byte(9 * 512 + 17), 0xcd);
+	assert_int_equal(file_byte(10 * 512), 11);
+}
+
+static void test_flush_get_id_unsupp(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	handshake(std_features);
+	assert_int_equal(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 1);
+	assert_int_equal(stat_of("flushes"), 1);
+
+	memset(ram + DATA_GPA, 0xff, 32);
+	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(used, 21);
+	assert_memory_equal(ram + DATA_GPA, "vmk-", 4);
+	assert_int_equal(ram[DATA_GPA + 20], 0xff);
+
+	assert_int_equal(request(99, 0, 512, true, &used), VIRTIO_BLK_S_UNSUPP);
+	assert_int_equal(used, 1);
+	assert_int_equal(stat_of("unsupported_requests"), 1);
+}
+
+static void test_out_of_range(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	handshake(std_features);
+	memset(ram + DATA_GPA, 0x5a, 1024);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, SECTORS - 1, 1024, true, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_int_equal(ram[DATA_GPA], 0x5a);  /* nothing read */
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, SECTORS, 512, false, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, UINT64_MAX / 512, 512, true, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, UINT64_MAX, 512, false, &used),
+			 VIRTIO_BLK_S_IOERR);
+	assert_int_equal(stat_of("request_errors"), 4);
+	/* file untouched */
+	assert_int_equal(file_byte(SECTORS * 512 - 1), SECTORS);
+	assert_int_equal(lseek(image_fd, 0, SEEK_END), SECTORS * 512);
+	/* still working */
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 512, true, &used), VIRTIO_BLK_S_OK);
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	handshake(std_features);
+	/* header too short */
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+	struct seg a[3] = { { HDR_GPA, 8, false }, { DATA_GPA, 512, true },
+			    { STATUS_GPA, 1, true } };
+	ram[STATUS_GPA] = 0xee;
+	submit(a, 3);
+	assert_int_equal(take_used(), 1);
+	assert_int_equal(ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+
+	/* data not a multiple of 512 */
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 100, true, &used), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 0, 700, false, &used), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(file_byte(0), 1);
+
+	/* no status byte at all: returned with nothing written */
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
+	struct seg b[2] = { { HDR_GPA, 16, false }, { DATA_GPA, 512, false } };
+	submit(b, 2);
+	assert_int_equal(take_used(), 0);
+	assert_int_equal(file_byte(0), 1);
+
+	/* the device carries on */
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[DATA_GPA], 2);
+	assert_int_equal(stat_of("request_errors"), 4);
+}
+
+static void test_readonly(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	assert_true(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_RO));
+	handshake(std_features | VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	memset(ram + DATA_GPA, 0x77, 512);
+	assert_int_equal(request(VIRTIO_BLK_T_OUT, 2, 512, false, &used), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(used, 1);
+	assert_int_equal(file_byte(2 * 512), 3);
+	assert_int_equal(stat_of("write_requests"), 0);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 2, 512, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[DATA_GPA], 3);
+	assert_int_equal(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), VIRTIO_BLK_S_OK);
+}
+
+static void test_broken_queue_and_reset(void **state)
+{
+	(void)state;
+	uint32_t used;
+
+	handshake(std_features);
+	/* a data buffer outside guest RAM breaks the queue */
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
+	struct seg s[3] = { { HDR_GPA, 16, false }, { RAM_SIZE - 256, 512, true },
+			    { STATUS_GPA, 1, true } };
+	submit(s, 3);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(get16(USED_GPA + 2), 0);
+	assert_int_equal(irqs(), 1);
+
+	/* stopped until reset: a good request is not served */
+	avail_idx = 0;
+	next_desc = 0;
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 1);
+	submit((struct seg[]){ { HDR_GPA, 16, false }, { DATA_GPA, 512, true },
+			       { STATUS_GPA, 1, true } }, 3);
+	assert_int_equal(get16(USED_GPA + 2), 0);
+
+	/* reset and renegotiate: works again */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
+	handshake(std_features);
+	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, true, &used), VIRTIO_BLK_S_OK);
+	assert_int_equal(ram[DATA_GPA], 2);
+	assert_int_equal(stat_of("errors"), 1);
+}
+
+static void test_open_errors(void **state)
+{
+	(void)state;
+	struct disk_config disk = { .path = "/nonexistent/vmk-disk.img" };
+	char err[256] = "";
+
+	assert_int_equal(virtio_blk_init(&vm, &disk, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/vmk-disk.img"));
+	assert_non_null(strstr(err, "No such file or directory"));
+	assert_null(strchr(err, '\n'));
+
+	disk.path = "/tmp";
+	assert_int_equal(virtio_blk_init(&vm, &disk, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/tmp"));
+	assert_int_equal(virtio_mmio_count(), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_config, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_read, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_read_other_layouts, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_write, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_get_id_unsupp, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_range, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
+		cmocka_unit_test_setup_teardown(test_broken_queue_and_reset, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup_rw, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,604 @@
+/*
+ * Unit tests for the virtio-mmio transport (src/vmm/devices/virtio/mmio.c).
+ *
+ * A fake VM (guest RAM = a malloc'd buffer in a gmem, an MMIO bus, stub
+ * slot/irq functions) hosts a fake device whose queue_notify pops every
+ * chain and returns it.  The test plays the guest driver: it only ever
+ * reaches the device through bus_access() on the register window, as a
+ * vCPU would, and writes rings in guest RAM.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/virtio_defs.h"
+#include "vm.h"
+
+#define RAM_SIZE (1u << 20)
+#define DESC_GPA 0x1000
+#define AVAIL_GPA 0x2000
+#define USED_GPA 0x3000
+#define DATA_GPA 0x10000
+#define QSIZE 16
+
+/* ---- fake VM ---- */
+
+static struct vm vm;
+static uint8_t *ram;
+static bool use_irqfd;
+static int pulses;
+static int irqfds[VM_MAX_VIRTIO];
+static int nr_irqfds;
+
+const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
+{
+	if (v->nr_virtio >= VM_MAX_VIRTIO)
+		return NULL;
+	struct virtio_slot *s = &v->virtio[v->nr_virtio];
+	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
+	s->irq = 5 + v->nr_virtio;
+	s->device_id = id;
+	v->nr_virtio++;
+	return s;
+}
+
+int vm_irqfd(struct vm *v, unsigned int gsi)
+{
+	(void)v;
+	(void)gsi;
+	if (!use_irqfd)
+		return -1;
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	irqfds[nr_irqfds++] = fd;
+	return fd;
+}
+
+void vm_pulse_irq(struct vm *v, unsigned int gsi)
+{
+	(void)v;
+	(void)gsi;
+	pulses++;
+}
+
+void vm_set_irq(struct vm *v, unsigned int gsi, int level)
+{
+	(void)v;
+	(void)gsi;
+	(void)level;
+}
+
+void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
+{
+	(void)v;
+	(void)why;
+	(void)status;
+}
+
+/* ---- fake device ---- */
+
+struct fake_dev {
+	struct virtio_mmio *t;
+	uint8_t config[8];
+	int notifies, activates, resets, chains;
+	unsigned int last_q;
+	uint32_t last_config_write;
+	struct virtq_chain c;
+};
+
+static struct fake_dev fdev;
+
+static uint64_t fake_features(void *d)
+{
+	(void)d;
+	return VIRTIO_BIT(0) | VIRTIO_BIT(5);
+}
+
+static void fake_read_config(void *d, uint64_t off, void *data, unsigned int len)
+{
+	memcpy(data, ((struct fake_dev *)d)->config + off, len);
+}
+
+static void fake_write_config(void *d, uint64_t off, const void *data,
+			      unsigned int len)
+{
+	struct fake_dev *f = d;
+	f->last_config_write = 0;
+	memcpy(&f->last_config_write, data, len);
+	memcpy(f->config + off, data, len);
+}
+
+static void fake_notify(void *d, unsigned int q)
+{
+	struct fake_dev *f = d;
+
+	f->notifies++;
+	f->last_q = q;
+	while (virtio_mmio_pop(f->t, q, &f->c) == 1) {
+		f->chains++;
+		virtio_mmio_push(f->t, q, f->c.head, (uint32_t)f->c.in_len);
+	}
+	virtio_mmio_notify_used(f->t, q);
+}
+
+static void fake_activate(void *d)
+{
+	((struct fake_dev *)d)->activates++;
+}
+
+static void fake_reset(void *d)
+{
+	((struct fake_dev *)d)->resets++;
+}
+
+static const struct virtio_device_ops fake_ops = {
+	.name = "fake",
+	.device_id = 42,
+	.nr_queues = 2,
+	.queue_max = 64,
+	.config_size = 8,
+	.features = fake_features,
+	.read_config = fake_read_config,
+	.write_config = fake_write_config,
+	.queue_notify = fake_notify,
+	.activate = fake_activate,
+	.reset = fake_reset,
+};
+
+/* ---- driver side ---- */
+
+static uint64_t base;
+static uint16_t avail_idx;
+
+static uint32_t rd(uint64_t off)
+{
+	uint32_t v = 0xdeadbeef;
+	assert_true(bus_access(&vm.mmio, base + off, &v, 4, false));
+	return v;
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	assert_true(bus_access(&vm.mmio, base + off, &v, 4, true));
+}
+
+static void put16(uint64_t gpa, uint16_t v)
+{
+	memcpy(ram + gpa, &v, 2);
+}
+
+static uint16_t get16(uint64_t gpa)
+{
+	uint16_t v;
+	memcpy(&v, ram + gpa, 2);
+	return v;
+}
+
+/* Interrupts raised since the last call. */
+static uint64_t irq_count(void)
+{
+	uint64_t v = 0;
+
+	if (!use_irqfd) {
+		v = (uint64_t)pulses;
+		pulses = 0;
+		return v;
+	}
+	if (read(irqfds[0], &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+static void setup_queue(unsigned int q, uint64_t desc)
+{
+	wr(VIRTIO_MMIO_QUEUE_SEL, q);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
+	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
+	wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
+	wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static void negotiate(uint64_t features)
+{
+	wr(VIRTIO_MMIO_STATUS, 0);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK);
+}
+
+/* Full handshake with queue 0 live; returns the status read back. */
+static uint32_t handshake(uint64_t features)
+{
+	negotiate(features);
+	setup_queue(0, DESC_GPA);
+	avail_idx = 0;
+	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	fdev.notifies = 0;      /* activation polls every live queue once */
+	return rd(VIRTIO_MMIO_STATUS);
+}
+
+/* One descriptor (writable, len bytes) made available on queue 0. */
+static void add_buffer(uint16_t desc, uint32_t len)
+{
+	uint8_t *d = ram + DESC_GPA + 16 * desc;
+	uint64_t addr = DATA_GPA + 0x1000 * desc;
+	uint16_t flags = VIRTQ_DESC_F_WRITE, next = 0;
+
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+	put16(AVAIL_GPA + 4 + 2 * (avail_idx % QSIZE), desc);
+	avail_idx++;
+	put16(AVAIL_GPA + 2, avail_idx);
+}
+
+/* ---- fixtures ---- */
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&vm, 0, sizeof(vm));
+	memset(&fdev, 0, sizeof(fdev));
+	ram = calloc(1, RAM_SIZE);
+	assert_non_null(ram);
+	assert_int_equal(gmem_add_region(&vm.mem, 0, RAM_SIZE, ram), 0);
+	pulses = 0;
+	nr_irqfds = 0;
+	fdev.config[0] = 0x11;
+	fdev.config[7] = 0x77;
+	fdev.t = virtio_mmio_create(&vm, &fake_ops, &fdev);
+	assert_non_null(fdev.t);
+	base = virtio_mmio_base(fdev.t);
+	return 0;
+}
+
+static int setup_irqfd(void **state)
+{
+	use_irqfd = true;
+	return setup(state);
+}
+
+static int setup_pulse(void **state)
+{
+	use_irqfd = false;
+	return setup(state);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	virtio_mmio_destroy_all();
+	free(ram);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_identity(void **state)
+{
+	(void)state;
+	assert_int_equal(base, VM_VIRTIO_MMIO_BASE);
+	assert_int_equal(virtio_mmio_irq(fdev.t), 5);
+	assert_int_equal(vm.mmio.nr_ranges, 1);
+	assert_int_equal(vm.mmio.range[0].len, 0x1000);
+	assert_int_equal(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	assert_int_equal(rd(VIRTIO_MMIO_VERSION), 2);
+	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), 42);
+	assert_int_equal(rd(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(rd(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffff);
+	assert_int_equal(virtio_mmio_count(), 1);
+	assert_ptr_equal(virtio_mmio_get(0), fdev.t);
+	assert_string_equal(virtio_mmio_name(fdev.t), "fake");
+}
+
+static void test_device_features(void **state)
+{
+	(void)state;
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES),
+			 (1u << 0) | (1u << 5) | (1u << VIRTIO_F_RING_EVENT_IDX));
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES), 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_FEATURES), 0);
+}
+
+static void test_features_ok_checks(void **state)
+{
+	(void)state;
+	/* no VERSION_1: FEATURES_OK does not stick */
+	negotiate(VIRTIO_BIT(0));
+	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+	/* a bit we never offered */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
+	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+	/* a subset of the offer */
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(5));
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(virtio_mmio_features(fdev.t),
+			 VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(5));
+	/* frozen once FEATURES_OK is set */
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0x3);
+	assert_int_equal(virtio_mmio_features(fdev.t),
+			 VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(5));
+	/* DRIVER_OK without a queue still activates */
+	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(fdev.activates, 1);
+}
+
+static void test_driver_ok_needs_features_ok(void **state)
+{
+	(void)state;
+	negotiate(VIRTIO_BIT(0));       /* refused */
+	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(fdev.activates, 0);
+}
+
+static void test_access_width(void **state)
+{
+	(void)state;
+	uint16_t h = 0xbeef;
+	uint8_t b = VIRTIO_STATUS_ACKNOWLEDGE;
+	uint64_t q = ~0ull;
+
+	bus_access(&vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &h, 2, false);
+	assert_int_equal(h, 0);
+	bus_access(&vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &q, 8, false);
+	assert_int_equal(q, 0);
+	bus_access(&vm.mmio, base + VIRTIO_MMIO_STATUS, &b, 1, true);
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
+	/* misaligned 4-byte access */
+	uint32_t v = 0x1234;
+	bus_access(&vm.mmio, base + VIRTIO_MMIO_STATUS + 1, &v, 4, false);
+	assert_int_equal(v, 0);
+}
+
+static void test_config_space(void **state)
+{
+	(void)state;
+	uint32_t v = 0;
+	uint8_t b = 0;
+	uint64_t q = 0;
+
+	bus_access(&vm.mmio, base + 0x100, &v, 4, false);
+	assert_int_equal(v, 0x11);
+	bus_access(&vm.mmio, base + 0x107, &b, 1, false);
+	assert_int_equal(b, 0x77);
+	bus_access(&vm.mmio, base + 0x100, &q, 8, false);
+	assert_int_equal(q, 0x7700000000000011ull);
+	/* past the end of config space: reads 0, writes dropped */
+	v = 0xffffffff;
+	bus_access(&vm.mmio, base + 0x106, &v, 4, false);
+	assert_int_equal(v, 0);
+	bus_access(&vm.mmio, base + 0xffc, &v, 4, false);
+	assert_int_equal(v, 0);
+	v = 0xabcd;
+	bus_access(&vm.mmio, base + 0x106, &v, 4, true);
+	assert_int_equal(fdev.last_config_write, 0);
+	bus_access(&vm.mmio, base + 0x102, &v, 2, true);
+	assert_int_equal(fdev.last_config_write, 0xabcd);
+	assert_int_equal(rd(VIRTIO_MMIO_CONFIG_GENERATION), 0);
+}
+
+static void test_queue_registers(void **state)
+{
+	(void)state;
+	struct virtq *q = virtio_mmio_queue(fdev.t, 0);
+
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 2);   /* no such queue */
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+
+	assert_int_equal(handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1)) &
+			 VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
+	assert_int_equal(q->size, QSIZE);
+	assert_int_equal(q->desc_gpa, DESC_GPA);
+	/* ignored while the queue is ready */
+	wr(VIRTIO_MMIO_QUEUE_NUM, 32);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x8000);
+	assert_int_equal(q->size, QSIZE);
+	assert_int_equal(q->desc_gpa, DESC_GPA);
+	/* QueueReady=0 stops it; then the registers take writes again */
+	wr(VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_int_equal(q->desc_gpa, DESC_GPA);
+	wr(VIRTIO_MMIO_QUEUE_NUM, 1000); /* above QueueNumMax */
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void test_bad_ring_address(void **state)
+{
+	(void)state;
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(1, RAM_SIZE - 8);   /* descriptor table past RAM */
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(irq_count(), 1);
+}
+
+static void test_notify_and_interrupt(void **state)
+{
+	(void)state;
+	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	assert_int_equal(fdev.activates, 1);
+	add_buffer(0, 128);
+	add_buffer(1, 64);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fdev.notifies, 1);
+	assert_int_equal(fdev.chains, 2);
+	assert_int_equal(get16(USED_GPA + 2), 2);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(irq_count(), 1);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+
+	/* NO_INTERRUPT: used entries but no interrupt */
+	put16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	add_buffer(2, 32);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(get16(USED_GPA + 2), 3);
+	assert_int_equal(irq_count(), 0);
+
+	/* a queue that is not ready, or out of range: no callback */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 7);
+	assert_int_equal(fdev.notifies, 2);
+
+	struct stat_counter st[VIRTIO_MAX_STATS];
+	unsigned int n = virtio_mmio_stats(fdev.t, st, VIRTIO_MAX_STATS);
+	assert_int_equal(n, 3);
+	assert_string_equal(st[0].name, "notifications");
+	assert_int_equal(st[0].value, 4);
+	assert_int_equal(st[1].value, 1);
+	assert_int_equal(st[2].value, 0);
+}
+
+static void test_event_idx(void **state)
+{
+	(void)state;
+	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
+	assert_true(virtio_mmio_queue(fdev.t, 0)->event_idx);
+	/* used_event = 1: interrupt only once used idx passes 1 */
+	put16(AVAIL_GPA + 4 + 2 * QSIZE, 1);
+	add_buffer(0, 16);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(irq_count(), 1);       /* first one always */
+	add_buffer(1, 16);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(irq_count(), 1);       /* 1 -> 2 crosses used_event 1 */
+	add_buffer(2, 16);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(irq_count(), 0);
+	/* device asks for the next kick through avail_event */
+	assert_int_equal(get16(USED_GPA + 4 + 8 * QSIZE), 3);
+}
+
+static void test_notify_before_driver_ok(void **state)
+{
+	(void)state;
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, DESC_GPA);
+	avail_idx = 0;
+	add_buffer(0, 16);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fdev.chains, 0);
+	/* picked up at DRIVER_OK */
+	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(fdev.chains, 1);
+}
+
+static void test_broken_queue_needs_reset(void **state)
+{
+	(void)state;
+	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	/* avail idx jumps by more than the queue size */
+	put16(AVAIL_GPA + 2, QSIZE + 5);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	uint32_t st = rd(VIRTIO_MMIO_STATUS);
+	assert_true(st & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(st & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(irq_count(), 1);
+
+	/* the driver cannot clear NEEDS_RESET, and nothing runs any more */
+	wr(VIRTIO_MMIO_STATUS, st & ~VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fdev.notifies, 1);
+
+	/* reset clears everything; the device works again */
+	int resets = fdev.resets;
+	wr(VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(fdev.resets, resets + 1);
+	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_int_equal(virtio_mmio_features(fdev.t), 0);
+
+	memset(ram + USED_GPA, 0, 0x1000);
+	put16(AVAIL_GPA + 2, 0);
+	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	add_buffer(3, 16);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(fdev.chains, 1);
+	assert_int_equal(get16(USED_GPA + 2), 1);
+	assert_int_equal(fdev.activates, 2);
+}
+
+static void test_descriptor_loop(void **state)
+{
+	(void)state;
+	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	add_buffer(0, 16);
+	/* descriptor 0 chains to itself */
+	uint16_t flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
+	memcpy(ram + DESC_GPA + 12, &flags, 2);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(fdev.chains, 0);
+}
+
+static void test_second_device(void **state)
+{
+	(void)state;
+	struct fake_dev other = { 0 };
+	other.t = virtio_mmio_create(&vm, &fake_ops, &other);
+	assert_non_null(other.t);
+	assert_int_equal(virtio_mmio_base(other.t), VM_VIRTIO_MMIO_BASE + 0x1000);
+	assert_int_equal(virtio_mmio_irq(other.t), 6);
+	assert_int_equal(virtio_mmio_count(), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_identity, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_device_features, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_features_ok_checks, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_ok_needs_features_ok, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_access_width, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_config_space, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_registers, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_ring_address, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_and_interrupt, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_and_interrupt, setup_pulse, teardown),
+		cmocka_unit_test_setup_teardown(test_event_idx, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_before_driver_ok, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_broken_queue_needs_reset, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_broken_queue_needs_reset, setup_pulse, teardown),
+		cmocka_unit_test_setup_teardown(test_descriptor_loop, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_second_device, setup_irqfd, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
