@@ -1,14 +1,21 @@
 #!/bin/sh
-# Builds fuzz_virtq with clang directly (no meson) and runs it.
+# Builds a libFuzzer target with clang directly (no meson) and runs it.
 #
-#   fuzz/run.sh [SECONDS] [extra libFuzzer options...]
+#   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer options...]
 #
-# SECONDS defaults to 30.  The build and the working corpus go to
-# build-fuzz/ at the top of the tree (BUILD_DIR overrides); the committed
-# seeds in fuzz/corpus/virtq/ are read, never written.  Crash inputs land in
-# the build directory as crash-*; re-run one with  BUILD_DIR/fuzz_virtq FILE.
+# TARGET is virtq (the default, so `fuzz/run.sh 60` still fuzzes the
+# virtqueue library), kernel (ELF/PVH and bzImage parsers) or virtio_blk
+# (virtio-blk on the virtio-mmio transport).  SECONDS defaults to 30.
+# The build and the working corpus go to build-fuzz/ at the top of the
+# tree (BUILD_DIR overrides); the committed seeds in fuzz/corpus/TARGET/
+# are read, never written.  Crash inputs land in the build directory as
+# crash-*; re-run one with  BUILD_DIR/fuzz_TARGET FILE.
 set -eu
 
+target=virtq
+case "${1:-}" in
+virtq|kernel|virtio_blk) target=$1; shift ;;
+esac
 secs=${1:-30}
 [ $# -gt 0 ] && shift
 
@@ -26,14 +33,34 @@ if [ -z "${CC:-}" ]; then
 	exit 1
 fi
 
-mkdir -p "$build/corpus-virtq"
-"$CC" -std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra \
+lib=$root/src/lib
+vmm=$root/src/vmm
+extra_ld=
+case $target in
+virtq)
+	srcs="$lib/gmem.c $lib/virtq.c"
+	max_len=20480
+	;;
+kernel)
+	srcs="$lib/gmem.c $lib/log.c $vmm/boot/elf.c $vmm/boot/bzimage.c $vmm/boot/pvh.c $vmm/x86/e820.c"
+	max_len=65536
+	;;
+virtio_blk)
+	srcs="$lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c $vmm/devices/virtio/blk.c"
+	extra_ld="-Wl,--wrap=preadv -Wl,--wrap=pwritev -lpthread"
+	max_len=4096
+	;;
+esac
+
+mkdir -p "$build/corpus-$target"
+# shellcheck disable=SC2086  # word splitting of the source lists is wanted
+"$CC" -std=c17 -D_GNU_SOURCE -fno-strict-aliasing -g -O1 -Wall -Wextra \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-I"$root/src/lib" \
-	"$root/src/lib/gmem.c" "$root/src/lib/virtq.c" "$here/fuzz_virtq.c" \
-	-o "$build/fuzz_virtq"
+	-I"$lib" -I"$vmm" \
+	$srcs "$here/fuzz_$target.c" $extra_ld \
+	-o "$build/fuzz_$target"
 
 cd "$build"
 # new inputs go to the first directory; the seeds are only read
-exec ./fuzz_virtq -max_total_time="$secs" -max_len=8192 -timeout=10 \
-	-print_final_stats=1 "$@" corpus-virtq "$here/corpus/virtq"
+exec "./fuzz_$target" -max_total_time="$secs" -max_len="$max_len" -timeout=10 \
+	-print_final_stats=1 "$@" "corpus-$target" "$here/corpus/$target"

@@ -119,9 +119,13 @@ int kvm_vm_create(struct vm *vm, const struct vmx_config *cfg)
 		log_error("cannot create a KVM VM: %s", strerror(errno));
 		return -1;
 	}
-	if (create_irqchip(vm) < 0)
+	/*
+	 * RAM first: registering memory slots after the in-kernel irqchip
+	 * exists costs milliseconds (measured: 0.15 ms before, 8-11 ms after).
+	 */
+	if (create_ram(vm, cfg->memory) < 0)
 		return -1;
-	return create_ram(vm, cfg->memory);
+	return create_irqchip(vm);
 }
 
 void kvm_vm_destroy(struct vm *vm)

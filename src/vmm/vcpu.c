@@ -127,6 +127,9 @@ static bool handle_exit(struct vcpu *v)
 static bool wait_while_paused(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
+	/* The common case, not paused, costs one atomic load and no lock. */
+	if (!atomic_load_explicit(&vm->paused, memory_order_acquire))
+		return atomic_load(&vm->stop_reason) == VM_RUNNING;
 	pthread_mutex_lock(&vm->state_lock);
 	if (vm->paused) {
 		vm->nr_paused++;

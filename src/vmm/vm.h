@@ -93,7 +93,7 @@ struct vm {
 	pthread_cond_t state_cond;
 	_Atomic int stop_reason;        /* enum vm_stop_reason */
 	int exit_status;
-	bool paused;
+	atomic_bool paused;             /* written under state_lock */
 	unsigned int nr_paused;         /* vCPUs parked while paused */
 };
 

@@ -9,8 +9,11 @@ import subprocess
 import tempfile
 
 BOOT_MODULES = [  # load order: each needs the ones before it
-    "drivers/virtio/virtio.ko", "drivers/virtio/virtio_ring.ko",
-    "drivers/virtio/virtio_mmio.ko", "net/core/failover.ko",
+    "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_mmio.ko",  # vmx's transport
+    "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci.ko",  # the QEMU reference run's transport
+    "net/core/failover.ko",
     "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko",
     "drivers/block/virtio_blk.ko",
 ]

@@ -615,6 +615,12 @@ static void test_mptable(void **state)
 	f = fixture_new(0, 0);
 	assert_int_equal(mptable_build(&f->vm), -1);
 	fixture_free(f);
+
+	/* guest RAM that stops short of the EBDA */
+	struct vm vm = { .nr_vcpus = 1 };
+	static uint8_t low[0x1000];
+	assert_int_equal(gmem_add_region(&vm.mem, 0, sizeof(low), low), 0);
+	assert_int_equal(mptable_build(&vm), -1);
 }
 
 /* ---- acpi_pm ---- */

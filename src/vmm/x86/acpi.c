@@ -177,25 +177,30 @@ static void header_init(struct acpi_header *h, const char sig[4], uint8_t revisi
 	h->creator_revision = ACPI_CREATOR_REVISION;
 }
 
+static void finish_header(struct aml *t)
+{
+	struct acpi_header *h = (struct acpi_header *)t->buf;
+
+	h->length = (uint32_t)t->len;
+	h->checksum = 0;
+	h->checksum = checksum(t->buf, t->len);
+}
+
 /* Patches length and checksum into t, copies it to guest RAM, frees t. */
 static int place(struct acpi_ctx *c, struct aml *t, uint64_t *gpa)
 {
 	uint64_t at = (c->next + ACPI_ALIGN - 1) & ~(uint64_t)(ACPI_ALIGN - 1);
 	int ret = -1;
 
-	if (t->failed || t->len < sizeof(struct acpi_header) || t->len > UINT32_MAX ||
-	    at + t->len > ACPI_AREA_END)
-		goto out;
-	struct acpi_header *h = (struct acpi_header *)t->buf;
-	h->length = (uint32_t)t->len;
-	h->checksum = 0;
-	h->checksum = checksum(t->buf, t->len);
-	if (gmem_write(&c->vm->mem, at, t->buf, t->len) == 0) {
+	if (!t->failed && t->len >= sizeof(struct acpi_header) &&
+	    at + t->len <= ACPI_AREA_END) {
+		finish_header(t);
+		ret = gmem_write(&c->vm->mem, at, t->buf, t->len);
+	}
+	if (ret == 0) {
 		c->next = at + t->len;
 		*gpa = at;
-		ret = 0;
 	}
-out:
 	aml_free(t);
 	return ret;
 }

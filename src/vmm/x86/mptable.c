@@ -199,25 +199,28 @@ static int write_floating(struct vm *vm)
 	return gmem_write(&vm->mem, VM_MPTABLE_ADDR, &f, sizeof(f));
 }
 
+/* Patches the header into b's buffer and copies it to guest RAM. */
+static int write_config(struct vm *vm, struct mp_builder *b)
+{
+	if (b->t.failed || b->t.len > UINT16_MAX || MP_CONFIG_ADDR + b->t.len > MP_AREA_END)
+		return -1;
+	struct mp_config *cfg = (struct mp_config *)b->t.buf;
+	config_header(cfg, b->t.len, b->entries);
+	cfg->checksum = checksum(b->t.buf, b->t.len);
+	return gmem_write(&vm->mem, MP_CONFIG_ADDR, b->t.buf, b->t.len);
+}
+
 int mptable_build(struct vm *vm)
 {
 	struct mp_builder b = { AML_INIT, 0 };
 	struct mp_config h = { 0 };
-	int ret = -1;
 
 	if (vm->nr_vcpus == 0 || vm->nr_vcpus > MPTABLE_MAX_VCPUS ||
 	    vm->nr_virtio > VM_MAX_VIRTIO)
 		return -1;
 	aml_bytes(&b.t, &h, sizeof(h));
 	add_entries(&b, vm);
-	if (b.t.failed || MP_CONFIG_ADDR + b.t.len > MP_AREA_END)
-		goto out;
-	struct mp_config *cfg = (struct mp_config *)b.t.buf;
-	config_header(cfg, b.t.len, b.entries);
-	cfg->checksum = checksum(b.t.buf, b.t.len);
-	if (gmem_write(&vm->mem, MP_CONFIG_ADDR, b.t.buf, b.t.len) == 0)
-		ret = write_floating(vm);
-out:
+	int ret = write_config(vm, &b);
 	aml_free(&b.t);
-	return ret;
+	return ret ? -1 : write_floating(vm);
 }

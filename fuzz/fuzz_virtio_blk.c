@@ -1,0 +1,710 @@
+/*
+ * libFuzzer target for virtio-blk (src/vmm/devices/virtio/blk.c) on the
+ * virtio-mmio transport (mmio.c), driven the way a hostile guest can:
+ * register accesses of any width and value anywhere in the device's
+ * 4 KiB window, arbitrary bytes in guest RAM (descriptor tables, rings,
+ * request headers), and queue notifications.
+ *
+ * The fake VM is built once per process, as tests/unit/test_virtio_blk.c
+ * builds it: RAM_SIZE bytes of guest RAM at guest-physical 0 (one heap
+ * allocation of exactly that size, so ASan sees accesses past it), an
+ * MMIO bus, stub slot / irq functions, and two virtio-blk devices on one
+ * DISK_SECTORS-sector memfd opened through /proc/self/fd: device 0
+ * read-write (interrupts through an eventfd), device 1 read-only
+ * (interrupts through vm_pulse_irq).  Every input starts from the same
+ * state: guest RAM zeroed, the disk refilled (sector i = byte i + 1,
+ * mod 256; only after an input that wrote or shrank it) and
+ * both devices reset by writing 0 to their Status register.
+ *
+ * Oracles besides ASan/UBSan:
+ *  - preadv/pwritev are wrapped (-Wl,--wrap): every iovec the device
+ *    hands the kernel must lie inside guest RAM (the kernel's own copies
+ *    are invisible to ASan), and the file range must lie inside the disk;
+ *  - the disk file never grows past its size at creation (the device's
+ *    capacity), and the read-only device never writes;
+ *  - every chain popped is pushed (last_avail == next_used after each
+ *    input).
+ *
+ * FUZZ_VERBOSE=1 in the environment prints each device's status and
+ * counters (cumulative over the process) after each input.
+ *
+ * Input: a script of operations, each an opcode byte then its operands
+ * (little-endian); a truncated last operation is dropped.
+ *
+ *   op % 14:
+ *   0  MMIO write   off:u16 (& 0xfff)  w:u8 (len = 1 + w % 8)  value:len bytes
+ *   1  MMIO read    off:u16 (& 0xfff)  w:u8
+ *   2  RAM write    gpa:u16  n:u8  bytes:n   (clipped at the end of RAM)
+ *   3  notify       q:u16    (QueueNotify = q)
+ *   4  register     r:u8 (off = 4 * (r % 64))  value:u32   (32-bit write)
+ *   5  setup        flags:u8  log2size:u8  desc:u16  avail:u16  used:u16
+ *                   the whole driver handshake for queue 0 at those
+ *                   addresses (flags bit 0: EVENT_IDX, bit 1: offer
+ *                   nothing but VERSION_1, bit 2: skip DRIVER_OK,
+ *                   bit 3: RO bit, bit 4: skip FEATURES_OK)
+ *   6  chain        n:u8 (1 + n % 4)  then n x {addr:u32 len:u32 flags:u8}
+ *                   written at the next free descriptors, chained with
+ *                   NEXT (flags bit 0 breaks the chain early, bit 1 is
+ *                   WRITE, bit 2 INDIRECT, bit 7 keeps addr's high 16
+ *                   bits, else addr &= 0xffff), then published and kicked
+ *   7  request      type:u8  sector:u16  nsect:u8  layout:u8
+ *                   a whole request in the harness's buffers: header at
+ *                   HDR_GPA, nsect % 65 sectors of data at DATA_GPA,
+ *                   status at STATUS_GPA (header, status and indirect
+ *                   table rotate through REQ_SLOTS slots; layout bit 0: data in two
+ *                   descriptors, bit 1: through an indirect table, bit 2:
+ *                   publish without kicking, bit 3: data length off by
+ *                   one byte, bit 4: raw type byte (else IN/OUT/FLUSH/
+ *                   GET_ID/99 by type % 5))
+ *   8  reset        Status = 0
+ *   9  ack          InterruptACK = InterruptStatus
+ *   10 select       dev:u8 (device dev % 2 for the ops that follow)
+ *   11 avail idx    idx:u16 written as the available index, and kicked
+ *   12 big chain    type:u8 (IN, OUT by bit 0)  count:u16 (2 + count % 1100)
+ *                   seglen:u16
+ *                   one indirect table of count descriptors at BIG_GPA:
+ *                   header, count - 2 data buffers of seglen bytes each
+ *                   (laid over DATA_GPA.. again and again), status; for
+ *                   chains past VIRTQ_MAX_SEGS and I/O of up to IOV_MAX
+ *                   iovecs, which the byte-level ops cannot build in
+ *                   max_len bytes
+ *   13 shrink disk  sectors:u8: the host truncates the image file to
+ *                   sectors sectors under the running device (its
+ *                   capacity stays), for short reads and writes past EOF
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/virtio_defs.h"
+#include "log.h"
+#include "virtq.h"
+#include "vm.h"
+
+#define RAM_SIZE 0x10000u
+#define DISK_SECTORS 256
+#define DISK_SIZE (DISK_SECTORS * 512)
+#define NR_DEVS 2
+
+/* harness-chosen defaults: a queue of 16 at the bottom of RAM */
+#define DEF_QSIZE 16
+#define DEF_DESC 0x0000
+#define DEF_AVAIL 0x1000
+#define DEF_USED 0x2000
+#define INDIRECT_GPA 0x3000 /* 8 slots of 64 bytes */
+#define HDR_GPA 0x3800      /* 8 slots of 16 bytes */
+#define STATUS_GPA 0x3900   /* 8 slots of 1 byte */
+#define REQ_SLOTS 8
+#define DATA_GPA 0x4000     /* up to 64 sectors would not fit: clipped */
+#define BIG_GPA 0xb000      /* op 12's indirect table, to 0xf4c0 */
+#define BIG_MAX 1101
+
+/* ---- fake VM ---- */
+
+static struct vm vm;
+static uint8_t *ram;
+static int disk_fd = -1;
+static int ro_fd = -1;          /* the read-only device's own fd */
+static bool disk_dirty = true;  /* written or shrunk since the last refill */
+static uint8_t disk_image[DISK_SIZE];
+static int irqfds[NR_DEVS] = { -1, -1 };
+static unsigned int nr_irqfd_calls;
+
+const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
+{
+	if (v->nr_virtio >= VM_MAX_VIRTIO)
+		return NULL;
+	struct virtio_slot *s = &v->virtio[v->nr_virtio];
+	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
+	s->irq = 5 + v->nr_virtio;
+	s->device_id = id;
+	v->nr_virtio++;
+	return s;
+}
+
+int vm_irqfd(struct vm *v, unsigned int gsi)
+{
+	(void)v;
+	(void)gsi;
+	/* the first device gets an eventfd, the second the pulse path */
+	unsigned int i = nr_irqfd_calls++;
+	if (i != 0)
+		return -1;
+	irqfds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return irqfds[i];
+}
+
+void vm_pulse_irq(struct vm *v, unsigned int gsi)
+{
+	(void)v;
+	(void)gsi;
+}
+
+void vm_set_irq(struct vm *v, unsigned int gsi, int level)
+{
+	(void)v;
+	(void)gsi;
+	(void)level;
+}
+
+void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
+{
+	(void)v;
+	(void)why;
+	(void)status;
+}
+
+/* ---- the device's I/O, checked ---- */
+
+ssize_t __real_preadv(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t __real_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t __wrap_preadv(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+
+static void check_io(const struct iovec *iov, int cnt, off_t off)
+{
+	uint64_t total = 0;
+
+	if (cnt <= 0 || cnt > IOV_MAX || off < 0)
+		__builtin_trap();
+	for (int i = 0; i < cnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t l = iov[i].iov_len;
+		/* every buffer wholly inside guest RAM */
+		if (l == 0 || p < ram || (size_t)(p - ram) > RAM_SIZE ||
+		    l > RAM_SIZE - (size_t)(p - ram))
+			__builtin_trap();
+		total += l;
+	}
+	/* and the file range inside the disk */
+	if ((uint64_t)off > DISK_SIZE || total > DISK_SIZE - (uint64_t)off)
+		__builtin_trap();
+}
+
+ssize_t __wrap_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	check_io(iov, cnt, off);
+	return __real_preadv(fd, iov, cnt, off);
+}
+
+ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	check_io(iov, cnt, off);
+	if (fd == ro_fd)
+		__builtin_trap();
+	disk_dirty = true;
+	return __real_pwritev(fd, iov, cnt, off);
+}
+
+/* ---- driver side ---- */
+
+struct drv {
+	uint64_t base;
+	uint16_t qsize;
+	uint64_t desc, avail, used;
+	uint16_t avail_idx, next_desc;
+};
+
+static struct drv drv[NR_DEVS];
+static unsigned int cur;
+static unsigned int req_slot;   /* rotates, so queued requests differ */
+static bool verbose;
+
+static void mmio(unsigned int d, uint64_t off, void *data, unsigned int len, bool w)
+{
+	bus_access(&vm.mmio, drv[d].base + off, data, len, w);
+}
+
+static void wr32(unsigned int d, uint64_t off, uint32_t v)
+{
+	mmio(d, off, &v, 4, true);
+}
+
+static uint32_t rd32(unsigned int d, uint64_t off)
+{
+	uint32_t v = 0;
+	mmio(d, off, &v, 4, false);
+	return v;
+}
+
+/* guest RAM writes through gmem: out-of-RAM parts are silently dropped */
+static void ram_put(uint64_t gpa, const void *p, uint64_t n)
+{
+	if (gpa >= RAM_SIZE)
+		return;
+	if (n > RAM_SIZE - gpa)
+		n = RAM_SIZE - gpa;
+	memcpy(ram + gpa, p, n);
+}
+
+static void ram_put16(uint64_t gpa, uint16_t v)
+{
+	ram_put(gpa, &v, 2);
+}
+
+static void put_desc(uint64_t table, uint16_t i, uint64_t addr,
+		     uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t b[16];
+	memcpy(b, &addr, 8);
+	memcpy(b + 8, &len, 4);
+	memcpy(b + 12, &flags, 2);
+	memcpy(b + 14, &next, 2);
+	ram_put(table + 16ull * i, b, 16);
+}
+
+static void publish(unsigned int di, uint16_t head, bool kick)
+{
+	struct drv *d = &drv[di];
+	if (d->qsize)
+		ram_put16(d->avail + 4 + 2ull * (d->avail_idx % d->qsize), head);
+	d->avail_idx++;
+	ram_put16(d->avail + 2, d->avail_idx);
+	if (kick)
+		wr32(di, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+}
+
+static void reset_drv(unsigned int di)
+{
+	struct drv *d = &drv[di];
+	d->qsize = DEF_QSIZE;
+	d->desc = DEF_DESC;
+	d->avail = DEF_AVAIL;
+	d->used = DEF_USED;
+	d->avail_idx = d->next_desc = 0;
+}
+
+static void setup(unsigned int di, uint8_t flags, uint8_t log2size, uint16_t desc,
+		  uint16_t avail, uint16_t used)
+{
+	struct drv *d = &drv[di];
+	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+
+	reset_drv(di);
+	d->qsize = (uint16_t)(1u << (log2size % 16));
+	d->desc = desc;
+	d->avail = avail;
+	d->used = used;
+	if (flags & 1)
+		f |= VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
+	if (!(flags & 2))
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+		     VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+	if (flags & 8)
+		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
+	wr32(di, VIRTIO_MMIO_STATUS, 0);
+	wr32(di, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
+	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+	if (!(flags & 16))
+		wr32(di, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+		     VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	wr32(di, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr32(di, VIRTIO_MMIO_QUEUE_NUM, d->qsize);
+	wr32(di, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	wr32(di, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	wr32(di, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
+	wr32(di, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+	wr32(di, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
+	wr32(di, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+	wr32(di, VIRTIO_MMIO_QUEUE_READY, 1);
+	if (!(flags & 4))
+		wr32(di, VIRTIO_MMIO_STATUS, rd32(di, VIRTIO_MMIO_STATUS) |
+		     VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* ---- input parsing ---- */
+
+struct in {
+	const uint8_t *p;
+	size_t n;
+};
+
+static bool take(struct in *in, void *dst, size_t n)
+{
+	if (in->n < n)
+		return false;
+	memcpy(dst, in->p, n);
+	in->p += n;
+	in->n -= n;
+	return true;
+}
+
+#define TAKE(in, v) take((in), &(v), sizeof(v))
+
+static bool op_chain(struct in *in)
+{
+	struct drv *d = &drv[cur];
+	uint8_t n;
+	if (!TAKE(in, n))
+		return false;
+	n = 1 + n % 4;
+	uint16_t head = d->next_desc;
+	uint16_t qs = d->qsize ? d->qsize : 1;
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t addr, len;
+		uint8_t fl;
+		if (!TAKE(in, addr) || !TAKE(in, len) || !TAKE(in, fl))
+			return false;
+		uint16_t me = d->next_desc;
+		d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
+		bool last = i + 1 == n || (fl & 1);
+		uint16_t flags = (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
+					    (fl & 2 ? VIRTQ_DESC_F_WRITE : 0) |
+					    (fl & 4 ? VIRTQ_DESC_F_INDIRECT : 0));
+		if (!(fl & 0x80))
+			addr &= 0xffff;
+		put_desc(d->desc, me, addr, len, flags, d->next_desc);
+		if (last)
+			break;
+	}
+	publish(cur, head, true);
+	return true;
+}
+
+struct seg {
+	uint64_t a;
+	uint32_t l;
+	bool w;
+};
+
+static const uint32_t req_types[5] = {
+	VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, 99,
+};
+
+static bool op_request(struct in *in)
+{
+	struct drv *d = &drv[cur];
+	uint8_t type8, nsect, layout;
+	uint16_t sector;
+	if (!TAKE(in, type8) || !TAKE(in, sector) || !TAKE(in, nsect) || !TAKE(in, layout))
+		return false;
+	uint32_t type = layout & 16 ? type8 : req_types[type8 % 5];
+	bool dev_writes = type != VIRTIO_BLK_T_OUT;   /* data is device-writable */
+	uint32_t len = (nsect % 65) * 512u;
+	if (layout & 8)
+		len += 1;
+	if (len > RAM_SIZE - DATA_GPA)
+		len = RAM_SIZE - DATA_GPA;
+
+	unsigned int slot = req_slot++ % REQ_SLOTS;
+	uint64_t hdr_gpa = HDR_GPA + 16 * slot, status_gpa = STATUS_GPA + slot;
+	uint64_t ind_gpa = INDIRECT_GPA + 64 * slot;
+	uint8_t hdr[16] = { 0 };
+	uint64_t sect = sector;
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sect, 8);
+	ram_put(hdr_gpa, hdr, 16);
+	ram[status_gpa] = 0xee;
+
+	struct seg seg[4];
+	unsigned int n = 0;
+	seg[n++] = (struct seg){ hdr_gpa, 16, false };
+	if (len && (layout & 1) && len > 1) {
+		seg[n++] = (struct seg){ DATA_GPA, len / 2, dev_writes };
+		seg[n++] = (struct seg){ DATA_GPA + len / 2, len - len / 2, dev_writes };
+	} else if (len) {
+		seg[n++] = (struct seg){ DATA_GPA, len, dev_writes };
+	}
+	seg[n++] = (struct seg){ status_gpa, 1, true };
+
+	uint16_t qs = d->qsize ? d->qsize : 1;
+	uint16_t head = d->next_desc;
+	if (layout & 2) {
+		/* one descriptor pointing at an indirect table */
+		for (unsigned int i = 0; i < n; i++)
+			put_desc(ind_gpa, (uint16_t)i, seg[i].a, seg[i].l,
+				 (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
+					    (seg[i].w ? VIRTQ_DESC_F_WRITE : 0)),
+				 (uint16_t)(i + 1));
+		d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
+		put_desc(d->desc, head, ind_gpa, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+	} else {
+		for (unsigned int i = 0; i < n; i++) {
+			uint16_t me = d->next_desc;
+			d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
+			put_desc(d->desc, me, seg[i].a, seg[i].l,
+				 (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
+					    (seg[i].w ? VIRTQ_DESC_F_WRITE : 0)),
+				 d->next_desc);
+		}
+	}
+	publish(cur, head, !(layout & 4));
+	return true;
+}
+
+static bool op_big_chain(struct in *in)
+{
+	struct drv *d = &drv[cur];
+	uint8_t type8;
+	uint16_t count, seglen;
+	if (!TAKE(in, type8) || !TAKE(in, count) || !TAKE(in, seglen))
+		return false;
+	count = (uint16_t)(2 + count % (BIG_MAX - 1));
+	if (seglen == 0 || seglen > BIG_GPA - DATA_GPA)
+		seglen = 512;
+	uint32_t type = type8 & 1 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+	bool dev_writes = type == VIRTIO_BLK_T_IN;
+	uint8_t hdr[16] = { 0 };
+	memcpy(hdr, &type, 4);
+	ram_put(HDR_GPA, hdr, 16);
+
+	uint64_t span = BIG_GPA - DATA_GPA, off = 0;
+	put_desc(BIG_GPA, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	for (uint16_t i = 1; i + 1 < count; i++) {
+		if (off + seglen > span)
+			off = 0;
+		put_desc(BIG_GPA, i, DATA_GPA + off, seglen,
+			 (uint16_t)(VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0)),
+			 (uint16_t)(i + 1));
+		off += seglen;
+	}
+	put_desc(BIG_GPA, (uint16_t)(count - 1), STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+
+	uint16_t qs = d->qsize ? d->qsize : 1;
+	uint16_t head = d->next_desc;
+	d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
+	put_desc(d->desc, head, BIG_GPA, 16u * count, VIRTQ_DESC_F_INDIRECT, 0);
+	publish(cur, head, true);
+	return true;
+}
+
+static bool step(struct in *in)
+{
+	uint8_t op;
+	if (!TAKE(in, op))
+		return false;
+	switch (op % 14) {
+	case 0: {
+		uint16_t off;
+		uint8_t w;
+		uint8_t buf[8] = { 0 };
+		if (!TAKE(in, off) || !TAKE(in, w))
+			return false;
+		unsigned int len = 1 + w % 8;
+		if (!take(in, buf, len))
+			return false;
+		mmio(cur, off & 0xfff, buf, len, true);
+		return true;
+	}
+	case 1: {
+		uint16_t off;
+		uint8_t w;
+		uint8_t buf[8];
+		if (!TAKE(in, off) || !TAKE(in, w))
+			return false;
+		unsigned int len = 1 + w % 8;
+		memset(buf, 0xcc, sizeof(buf));
+		mmio(cur, off & 0xfff, buf, len, false);
+		/* bytes past the access are the caller's, untouched */
+		for (unsigned int i = len; i < sizeof(buf); i++)
+			if (buf[i] != 0xcc)
+				__builtin_trap();
+		return true;
+	}
+	case 2: {
+		uint16_t gpa;
+		uint8_t n;
+		if (!TAKE(in, gpa) || !TAKE(in, n) || in->n < n)
+			return false;
+		ram_put(gpa, in->p, n);
+		in->p += n;
+		in->n -= n;
+		return true;
+	}
+	case 3: {
+		uint16_t q;
+		if (!TAKE(in, q))
+			return false;
+		wr32(cur, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		return true;
+	}
+	case 4: {
+		uint8_t r;
+		uint32_t v;
+		if (!TAKE(in, r) || !TAKE(in, v))
+			return false;
+		wr32(cur, 4u * (r % 64), v);
+		return true;
+	}
+	case 5: {
+		uint8_t flags, log2size;
+		uint16_t desc, avail, used;
+		if (!TAKE(in, flags) || !TAKE(in, log2size) || !TAKE(in, desc) ||
+		    !TAKE(in, avail) || !TAKE(in, used))
+			return false;
+		setup(cur, flags, log2size, desc, avail, used);
+		return true;
+	}
+	case 6:
+		return op_chain(in);
+	case 7:
+		return op_request(in);
+	case 8:
+		wr32(cur, VIRTIO_MMIO_STATUS, 0);
+		reset_drv(cur);
+		return true;
+	case 9:
+		wr32(cur, VIRTIO_MMIO_INTERRUPT_ACK, rd32(cur, VIRTIO_MMIO_INTERRUPT_STATUS));
+		return true;
+	case 10: {
+		uint8_t d;
+		if (!TAKE(in, d))
+			return false;
+		cur = d % NR_DEVS;
+		return true;
+	}
+	case 11: {
+		uint16_t idx;
+		if (!TAKE(in, idx))
+			return false;
+		drv[cur].avail_idx = idx;
+		ram_put16(drv[cur].avail + 2, idx);
+		wr32(cur, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		return true;
+	}
+	case 12:
+		return op_big_chain(in);
+	case 13: {
+		uint8_t n;
+		if (!TAKE(in, n))
+			return false;
+		disk_dirty = true;
+		if (ftruncate(disk_fd, 512 * (off_t)n) < 0)
+			abort();
+		return true;
+	}
+	}
+	return false;
+}
+
+/* ---- per-process setup and per-input reset ---- */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char path[64];
+	char err[256];
+
+	(void)argc;
+	(void)argv;
+	log_set_level(LOG_ERROR);
+	verbose = getenv("FUZZ_VERBOSE") != NULL;
+	ram = malloc(RAM_SIZE);
+	if (!ram || gmem_add_region(&vm.mem, 0, RAM_SIZE, ram) < 0)
+		abort();
+	vm.ram = ram;
+	vm.ram_size = RAM_SIZE;
+	vm.mmio.name = "mmio";
+	for (int i = 0; i < DISK_SECTORS; i++)
+		memset(disk_image + 512 * i, (i + 1) & 0xff, 512);
+	disk_fd = memfd_create("vmk-fuzz-disk", MFD_CLOEXEC);
+	if (disk_fd < 0 || ftruncate(disk_fd, DISK_SIZE) < 0)
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", disk_fd);
+
+	for (unsigned int i = 0; i < NR_DEVS; i++) {
+		struct disk_config disk = { .path = path, .readonly = i == 1 };
+		if (virtio_blk_init(&vm, &disk, err, sizeof(err)) < 0) {
+			fprintf(stderr, "fuzz_virtio_blk: %s\n", err);
+			abort();
+		}
+		drv[i].base = virtio_mmio_base(virtio_mmio_get(i));
+	}
+	/* find the fd the read-only device opened: same file, O_RDONLY */
+	struct stat me, st;
+	if (fstat(disk_fd, &me) < 0)
+		abort();
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fd != disk_fd && fstat(fd, &st) == 0 && st.st_ino == me.st_ino &&
+		    st.st_dev == me.st_dev && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY)
+			ro_fd = fd;
+	}
+	if (ro_fd < 0)
+		abort();
+	return 0;
+}
+
+static void reset_all(void)
+{
+	uint64_t v;
+
+	memset(ram, 0, RAM_SIZE);
+	if (disk_dirty && (ftruncate(disk_fd, DISK_SIZE) < 0 ||
+			   pwrite(disk_fd, disk_image, DISK_SIZE, 0) != DISK_SIZE))
+		abort();
+	disk_dirty = false;
+	for (unsigned int i = 0; i < NR_DEVS; i++) {
+		wr32(i, VIRTIO_MMIO_STATUS, 0);
+		reset_drv(i);
+	}
+	if (irqfds[0] >= 0)
+		while (read(irqfds[0], &v, sizeof(v)) == sizeof(v))
+			;
+	cur = 0;
+	req_slot = 0;
+}
+
+static void check_after(void)
+{
+	struct stat st;
+
+	/* op 13 may have shrunk it; writes past EOF stay within capacity */
+	if (fstat(disk_fd, &st) < 0 || st.st_size > DISK_SIZE)
+		__builtin_trap();
+	for (unsigned int i = 0; i < NR_DEVS; i++) {
+		const struct virtq *q = virtio_mmio_queue(virtio_mmio_get(i), 0);
+		/*
+		 * virtio-blk serves synchronously: every chain it took is on
+		 * the used ring before the notify returns.  (The used index in
+		 * guest RAM is not checked: the guest, and the device's own
+		 * disk reads, may legitimately overwrite it.)
+		 */
+		if (q->last_avail != q->next_used)
+			__builtin_trap();
+	}
+}
+
+/* FUZZ_VERBOSE=1: each device's status and counters after each input */
+static void dump(void)
+{
+	for (unsigned int i = 0; i < NR_DEVS; i++) {
+		struct stat_counter st[VIRTIO_MAX_STATS];
+		unsigned int n = virtio_mmio_stats(virtio_mmio_get(i), st, VIRTIO_MAX_STATS);
+		fprintf(stderr, "dev%u status %#x:", i, rd32(i, VIRTIO_MMIO_STATUS));
+		for (unsigned int k = 0; k < n; k++)
+			fprintf(stderr, " %s=%llu", st[k].name, (unsigned long long)st[k].value);
+		fprintf(stderr, "\n");
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct in in = { data, size };
+
+	reset_all();
+	while (step(&in))
+		;
+	check_after();
+	if (verbose)
+		dump();
+	return 0;
+}
