@@ -49,19 +49,20 @@
  *                   bits, else addr &= 0xffff), then published and kicked
  *   7  request      type:u8  sector:u16  nsect:u8  layout:u8
  *                   a whole request in the harness's buffers: header at
- *                   HDR_GPA, nsect % 65 sectors of data at DATA_GPA,
- *                   status at STATUS_GPA (header, status and indirect
- *                   table rotate through REQ_SLOTS slots; layout bit 0: data in two
- *                   descriptors, bit 1: through an indirect table, bit 2:
- *                   publish without kicking, bit 3: data length off by
- *                   one byte, bit 4: raw type byte (else IN/OUT/FLUSH/
- *                   GET_ID/99 by type % 5))
+ *                   HDR_GPA, nsect % 65 sectors of data at DATA_GPA
+ *                   (clipped at the end of RAM), status at STATUS_GPA;
+ *                   header, status and indirect table rotate through
+ *                   REQ_SLOTS slots.  layout bit 0: data in two
+ *                   descriptors, bit 1: through an indirect table,
+ *                   bit 2: publish without kicking, bit 3: data length
+ *                   off by one byte, bit 4: raw type byte (else
+ *                   IN/OUT/FLUSH/GET_ID/99 by type % 5)
  *   8  reset        Status = 0
  *   9  ack          InterruptACK = InterruptStatus
  *   10 select       dev:u8 (device dev % 2 for the ops that follow)
  *   11 avail idx    idx:u16 written as the available index, and kicked
  *   12 big chain    type:u8 (IN, OUT by bit 0)  count:u16 (2 + count % 1100)
- *                   seglen:u16
+ *                   seglen:u16 (0 or more than DATA_GPA..BIG_GPA: 512)
  *                   one indirect table of count descriptors at BIG_GPA:
  *                   header, count - 2 data buffers of seglen bytes each
  *                   (laid over DATA_GPA.. again and again), status; for
@@ -72,7 +73,6 @@
  *                   sectors sectors under the running device (its
  *                   capacity stays), for short reads and writes past EOF
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>

@@ -117,6 +117,17 @@ def seeds():
     s.avail_flags = 1
     yield 'size1', s
 
+    # 1025 one-byte buffers through an indirect table: one more than
+    # VIRTQ_MAX_SEGS, so the queue breaks (a mutation away from the limit)
+    n = 1025
+    s = Seed(2, mem_len=0x400 + 16 * n)
+    for i in range(n):
+        s.put_desc(0x400, i, 0x300 + i % 64, 1,
+                   NEXT if i + 1 < n else 0, i + 1 if i + 1 < n else 0)
+    s.put_desc(s.desc, 0, 0x400, 16 * n, INDIRECT)
+    s.heads = [0]
+    yield 'max_segs', s
+
     # malformed: a loop
     s = Seed(2)
     s.put_desc(s.desc, 0, 0x300, 4, NEXT, 1)
