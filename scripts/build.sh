@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds vmk into build/ (release-ish, -Werror) or, with "asan", into
-# build-asan/ with AddressSanitizer and UndefinedBehaviorSanitizer.
+# Builds vmk into build/ (gcc, -Werror); "asan": build-asan/ with
+# AddressSanitizer and UndefinedBehaviorSanitizer; "clang": build-clang/
+# with clang -Werror and the libFuzzer targets.
 set -eu
 cd "$(dirname "$0")/.."
 case "${1:-}" in
@@ -8,6 +9,11 @@ asan)
 	dir=build-asan
 	[ -d $dir ] || meson setup $dir -Dwerror=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug >/dev/null
+	;;
+clang)
+	# clang -Werror, with the libFuzzer targets (their seed corpora run as tests)
+	dir=build-clang
+	[ -d $dir ] || CC=clang meson setup $dir -Dwerror=true -Dfuzz=true >/dev/null
 	;;
 *)
 	dir=build

@@ -5,6 +5,8 @@
   2. build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer): unit
      tests, then the system tests marked for it (the VM runs; the slow
      Linux boots and QEMU reference runs are not repeated)
+  3. build-clang/ (clang -Werror): unit tests and the fuzz targets'
+     seed corpora replayed under libFuzzer, ASan and UBSan
 
 The last line is "N passed, N failed, N skipped"; the exit status is 0
 only when nothing failed.  Skips are listed with their reasons.
@@ -84,6 +86,9 @@ def main():
         if a:
             unit_tests(a, "asan+ubsan")
             system_tests(a, "asan+ubsan", ["-m", "not slow and not reference"])
+        c = build("clang")
+        if c:
+            unit_tests(c, "clang + fuzz seeds")
     print("\n%d passed, %d failed, %d skipped" % (totals["passed"], totals["failed"], totals["skipped"]))
     return 1 if totals["failed"] else 0
 

@@ -101,6 +101,9 @@ int bzimage_load(struct vm *vm, struct boot_image *img)
 		snprintf(img->err, sizeof(img->err), "kernel does not fit in guest RAM");
 		return -1;
 	}
+	/* A payload larger than init_size claims says: keep the initrd above it too. */
+	if (BZIMAGE_LOAD_ADDR + (img->size - setup_size) > img->load_end)
+		img->load_end = BZIMAGE_LOAD_ADDR + (img->size - setup_size);
 	uint32_t initrd_max = rd32(img->data + HDR_INITRD_ADDR_MAX);
 	bool above_4g = img->data[HDR_XLOADFLAGS] & XLF_CAN_BE_LOADED_ABOVE_4G;
 	img->initrd_max = above_4g ? UINT64_MAX : (uint64_t)initrd_max + 1;

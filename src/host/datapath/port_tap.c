@@ -1,0 +1,167 @@
+/*
+ * VMkernel adapter ports: a Linux TAP device per vmknic.
+ *
+ * The TAP is opened with IFF_VNET_HDR and a 10-byte struct virtio_net_hdr
+ * in front of every frame, and TUNSETOFFLOAD tells the kernel the switch
+ * takes partial checksums and TSO (v4, v6, ECN) frames.  The adapter's
+ * TCP/IP stack then hands over 64 KiB TCP segments with the checksum left
+ * to do, the switch forwards them as one frame with the header intact,
+ * and the kernel behind the destination TAP accepts them as they are: a
+ * TCP stream between two vmknics crosses the switch in a few large frames
+ * rather than many 1500-byte ones, and nobody computes a checksum.
+ *
+ * A read returns one frame, so recv reads until the batch is full or the
+ * TAP is empty; readv puts the header into the frame's vnet field and the
+ * bytes into the runner's buffer, with no copy in between.  send is one
+ * writev of the header, the frame and, if needed, the VLAN tag.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "datapath.h"
+
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+
+static int tap_recv(struct dp_port *p, struct dp_frame *f, unsigned n)
+{
+	unsigned got = 0;
+
+	while (got < n) {
+		struct dp_frame *fr = &f[got];
+		struct iovec iov[2] = {
+			{ &fr->vnet, sizeof(fr->vnet) },
+			{ fr->buf, fr->cap },
+		};
+		ssize_t r = readv(p->fd, iov, 2);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || got)
+				break;
+			return -errno;
+		}
+		if ((size_t)r < sizeof(fr->vnet))
+			continue;
+		fr->data = fr->buf;
+		fr->len = (uint32_t)(r - (ssize_t)sizeof(fr->vnet));
+		if (fr->len >= fr->cap)
+			fr->len = 0;	/* truncated: the switch drops it */
+		got++;
+	}
+	return (int)got;
+}
+
+static int tap_send(struct dp_port *p, const struct dp_frame *f, uint16_t tag)
+{
+	struct virtio_net_hdr hdr;
+	uint8_t tagbuf[4];
+	struct iovec iov[4];
+	unsigned n = dp_frame_iov(f, tag, &hdr, tagbuf, iov);
+
+	if (writev(p->fd, iov, (int)n) < 0)
+		return -errno;
+	return 0;
+}
+
+static void tap_destroy(struct dp_port *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p);
+}
+
+static const struct dp_port_ops tap_ops = {
+	.recv = tap_recv,
+	.send = tap_send,
+	.destroy = tap_destroy,
+};
+
+struct dp_port *dp_tap_port_new(const char *name, int fd)
+{
+	struct dp_port *p = malloc(sizeof(*p));
+
+	if (!p)
+		return NULL;
+	dp_port_init(p, &tap_ops, DP_PORT_VMKNIC, name);
+	p->fd = fd;
+	return p;
+}
+
+struct tap_open_args {
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+static int tap_fail(int fd, const struct tap_open_args *a, const char *what)
+{
+	snprintf(a->err, a->errlen, "TAP %s: %s: %s", a->name, what,
+		 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int tap_open_here(void *arg)
+{
+	const struct tap_open_args *a = arg;
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	int hdr = sizeof(struct virtio_net_hdr);
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return tap_fail(fd, a, "cannot open /dev/net/tun");
+	memcpy(ifr.ifr_name, a->name, strlen(a->name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return tap_fail(fd, a, "cannot create or attach");
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
+		return tap_fail(fd, a, "cannot set the vnet header size");
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) < 0)
+		return tap_fail(fd, a, "cannot set offloads");
+	return fd;
+}
+
+int dp_tap_open(const char *name, const char *netns, char *err, size_t errlen)
+{
+	struct tap_open_args a = { name, err, errlen };
+
+	if (!name || !*name || strlen(name) >= IFNAMSIZ) {
+		snprintf(err, errlen, "TAP name '%s' is empty or longer than %d",
+			 name ? name : "", IFNAMSIZ - 1);
+		return -1;
+	}
+	int fd = dp_in_netns(netns, tap_open_here, &a);
+	if (fd < -1)
+		snprintf(err, errlen, "TAP %s: cannot enter network namespace %s: %s",
+			 name, netns, strerror(-fd));
+	return fd < 0 ? -1 : fd;
+}
+
+int dp_tap_get_mac(int fd, uint8_t mac[6])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+int dp_tap_set_mac(int fd, const uint8_t mac[6])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	return ioctl(fd, SIOCSIFHWADDR, &ifr) < 0 ? -errno : 0;
+}

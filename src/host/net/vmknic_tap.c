@@ -1,0 +1,168 @@
+/*
+ * vmknic TAPs (see vmknic_tap.h for the contract).
+ *
+ * A TAP is created in the namespace in which /dev/net/tun was opened, so
+ * it is born in vmkd's namespace and then moved into its stack's with
+ * RTM_SETLINK + IFLA_NET_NS_FD.  The move keeps the fd attached: the
+ * queue belongs to the device, not to a namespace, and frames written to
+ * the fd enter the stack the device is in now.  The device's index may
+ * change in the move, so it is looked up again by name in the stack.
+ *
+ * Names are checked first in both namespaces: TUNSETIFF on an existing
+ * name does not fail but attaches to that TAP (if it is a persistent
+ * one), and a move onto a taken name fails only after the TAP exists.
+ * As a second guard a TAP that reports IFF_PERSIST after TUNSETIFF was
+ * not made by us and is refused.  Every failure after the open just
+ * closes the fd, which deletes the device wherever it is by then.
+ */
+#include "vmknic_tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/* -EEXIST if name is a link in the namespace of nl. */
+static int name_free(struct nl *nl, const char *name)
+{
+	int r = nl_link_index(nl, name);
+	if (r > 0)
+		return -EEXIST;
+	return r == -ENODEV ? 0 : r;
+}
+
+/* The TUNSETIFF and the ioctls that set the vnet header and offloads. */
+static int tap_setup(int fd, const char *name)
+{
+	unsigned features = 0;
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	int hdr_len = VMKNIC_VNET_HDR_LEN;
+	if (ioctl(fd, TUNGETFEATURES, &features) < 0)
+		return -errno;
+	if (!(features & IFF_VNET_HDR))
+		return -EOPNOTSUPP;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return -errno;
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	if (ifr.ifr_flags & IFF_PERSIST)
+		return -EEXIST;         /* attached to someone else's TAP */
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
+		return -errno;
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) < 0)
+		return -errno;
+	return 0;
+}
+
+static int tap_open(const char *name)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	int r = tap_setup(fd, name);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* MAC and MTU, in the caller's namespace; returns the ifindex there. */
+static int tap_configure(const struct vmknic_tap_cfg *c, char *err, size_t errlen)
+{
+	int idx = nl_link_index(c->home, c->name);
+	int r = idx;
+	if (r > 0 && c->mac)
+		r = nl_link_set_mac(c->home, idx, c->mac);
+	if (r >= 0 && c->mtu)
+		r = nl_link_set_mtu(c->home, idx, c->mtu);
+	if (r < 0)
+		return fail(err, errlen, r, "%s", nl_error(c->home));
+	return idx;
+}
+
+/* Moves the TAP into its stack; returns its ifindex there. */
+static int tap_move(const struct vmknic_tap_cfg *c, int idx, char *err, size_t errlen)
+{
+	if (c->stack_fd < 0)
+		return idx;
+	int r = nl_link_set_netns(c->home, idx, c->stack_fd);
+	if (r < 0)
+		return fail(err, errlen, r, "%s", nl_error(c->home));
+	r = nl_link_index(c->stack, c->name);
+	if (r < 0)
+		return fail(err, errlen, r, "%s", nl_error(c->stack));
+	return r;
+}
+
+/* Up and addresses, in the stack. */
+static int tap_activate(const struct vmknic_tap_cfg *c, int idx, char *err, size_t errlen)
+{
+	int r = c->up ? nl_link_set_up(c->stack, idx, true) : 0;
+	for (size_t i = 0; r >= 0 && i < c->naddrs; i++)
+		r = nl_addr_add(c->stack, idx, &c->addrs[i], 0);
+	return r < 0 ? fail(err, errlen, r, "%s", nl_error(c->stack)) : 0;
+}
+
+static int check_free(const struct vmknic_tap_cfg *c, char *err, size_t errlen)
+{
+	int r = name_free(c->stack, c->name);
+	if (r == 0 && c->stack_fd >= 0)
+		r = name_free(c->home, c->name);
+	if (r == -EEXIST)
+		return fail(err, errlen, r, "%s: name already in use", c->name);
+	return r < 0 ? fail(err, errlen, r, "%s: %s", c->name, strerror(-r)) : 0;
+}
+
+int vmknic_tap_create(const struct vmknic_tap_cfg *c, struct vmknic_tap *tap,
+		      char *err, size_t errlen)
+{
+	tap->fd = -1;
+	tap->ifindex = 0;
+	if (!c->name || !c->name[0] || strlen(c->name) >= IFNAMSIZ)
+		return fail(err, errlen, -EINVAL, "bad adapter name");
+	int r = check_free(c, err, errlen);
+	if (r < 0)
+		return r;
+	int fd = tap_open(c->name);
+	if (fd < 0)
+		return fail(err, errlen, fd, "%s: create TAP: %s", c->name, strerror(-fd));
+	int idx = tap_configure(c, err, errlen);
+	if (idx > 0)
+		idx = tap_move(c, idx, err, errlen);
+	r = idx > 0 ? tap_activate(c, idx, err, errlen) : idx;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	tap->fd = fd;
+	tap->ifindex = idx;
+	snprintf(tap->name, sizeof(tap->name), "%s", c->name);
+	return 0;
+}
+
+void vmknic_tap_close(struct vmknic_tap *tap)
+{
+	if (tap->fd >= 0)
+		close(tap->fd);
+	tap->fd = -1;
+}

@@ -1,0 +1,61 @@
+/*
+ * The kernel side of a VMkernel adapter: a TAP device named vmkN inside
+ * its TCP/IP stack's namespace, whose fd vmkd keeps and reads/writes as
+ * the adapter's port on its vSwitch.
+ *
+ * Every frame on the fd, in both directions, is preceded by a 12-byte
+ * virtio-net header (struct virtio_net_hdr_v1, little endian).  The TAP
+ * is told that its reader handles checksum and TSO offloads, so the
+ * stack hands over TCP segments of up to 64 KiB with a partial checksum
+ * (gso_type, gso_size, csum_start/offset say how to finish them), and
+ * accepts the same from the fd.  Writing a plain frame needs an all-zero
+ * header.  The fd is non-blocking and close-on-exec.
+ *
+ * The TAP is not persistent: closing its fd (and every copy of it: a
+ * child that inherited it would keep the device alive, hence O_CLOEXEC)
+ * removes the device at once from whichever namespace it is in, with its
+ * addresses and routes.  Deleting the stack's namespace removes it too;
+ * the fd then fails with EBADFD.
+ */
+#ifndef VMK_VMKNIC_TAP_H
+#define VMK_VMKNIC_TAP_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netlink.h"
+
+#define VMKNIC_VNET_HDR_LEN 12
+
+struct vmknic_tap_cfg {
+	const char *name;               /* "vmk1" */
+	const uint8_t *mac;             /* 6 bytes; NULL: the kernel's random one */
+	unsigned mtu;                   /* 0: 1500 */
+	bool up;
+	struct nl *home;                /* netlink of the caller's namespace */
+	struct nl *stack;               /* netlink of the stack's namespace */
+	int stack_fd;                   /* the stack's namespace; < 0 when it is home */
+	const struct nl_prefix *addrs;  /* addresses to assign in the stack */
+	size_t naddrs;
+};
+
+struct vmknic_tap {
+	int fd;                         /* -1 when closed */
+	int ifindex;                    /* in the stack's namespace */
+	char name[IFNAMSIZ];
+};
+
+/* Creates the TAP in the caller's namespace, sets its MAC and MTU there,
+ * moves it into the stack (the fd keeps working), brings it up and
+ * assigns its addresses.  -EEXIST, touching nothing, if the name is taken
+ * in the stack or in the caller's namespace.  On failure nothing is left
+ * behind and err (if not NULL) holds one line saying why. */
+int vmknic_tap_create(const struct vmknic_tap_cfg *cfg, struct vmknic_tap *tap,
+		      char *err, size_t errlen);
+
+/* Closes the fd, which removes the device. */
+void vmknic_tap_close(struct vmknic_tap *tap);
+
+#endif

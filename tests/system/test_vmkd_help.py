@@ -1,0 +1,183 @@
+"""esxcli's usage and help output, in the reference's shapes: the root
+usage, every namespace's usage, every command's --help, and the errors
+for unknown commands, options and formatters."""
+import re
+import subprocess
+
+import pytest
+
+from vmkd_util import ESXCLI, shared_host  # noqa: F401
+
+NAMESPACES = [
+    "network", "network nic", "network vswitch", "network vswitch standard",
+    "network vswitch standard policy", "network vswitch standard policy failover",
+    "network vswitch standard policy security", "network vswitch standard policy shaping",
+    "network vswitch standard portgroup", "network vswitch standard portgroup policy",
+    "network vswitch standard portgroup policy failover",
+    "network vswitch standard portgroup policy security",
+    "network vswitch standard portgroup policy shaping", "network vswitch standard uplink",
+    "system", "system hostname", "system stats", "system stats uptime", "system version"]
+
+# command -> its options as the help shows them
+COMMANDS = {
+    "system version get": [],
+    "system hostname get": [],
+    "system hostname set": ["-d|--domain=<str>", "-f|--fqdn=<str>", "-H|--host=<str>"],
+    "system stats uptime get": [],
+    "network nic list": [],
+    "network vswitch standard list": ["-v|--vswitch-name=<str>"],
+    "network vswitch standard add": ["-P|--ports=<long>", "-v|--vswitch-name=<str>"],
+    "network vswitch standard remove": ["-v|--vswitch-name=<str>"],
+    "network vswitch standard set": ["-c|--cdp-status=<str>", "-m|--mtu=<long>",
+                                     "-v|--vswitch-name=<str>"],
+    "network vswitch standard uplink add": ["-u|--uplink-name=<str>", "-v|--vswitch-name=<str>"],
+    "network vswitch standard uplink remove": ["-u|--uplink-name=<str>",
+                                               "-v|--vswitch-name=<str>"],
+    "network vswitch standard portgroup list": [],
+    "network vswitch standard portgroup add": ["-p|--portgroup-name=<str>",
+                                               "-v|--vswitch-name=<str>"],
+    "network vswitch standard portgroup remove": ["-p|--portgroup-name=<str>",
+                                                  "-v|--vswitch-name=<str>"],
+    "network vswitch standard portgroup set": ["-p|--portgroup-name=<str>", "-v|--vlan-id=<long>"],
+    "network vswitch standard policy failover get": ["-v|--vswitch-name=<str>"],
+    "network vswitch standard policy failover set": [
+        "-a|--active-uplinks=<str>", "-b|--failback=<bool>", "-f|--failure-detection=<str>",
+        "-l|--load-balancing=<str>", "-n|--notify-switches=<bool>", "-s|--standby-uplinks=<str>",
+        "-v|--vswitch-name=<str>"],
+    "network vswitch standard policy security get": ["-v|--vswitch-name=<str>"],
+    "network vswitch standard policy security set": [
+        "-f|--allow-forged-transmits=<bool>", "-m|--allow-mac-change=<bool>",
+        "-p|--allow-promiscuous=<bool>", "-v|--vswitch-name=<str>"],
+    "network vswitch standard policy shaping get": ["-v|--vswitch-name=<str>"],
+    "network vswitch standard policy shaping set": [
+        "-b|--avg-bandwidth=<long>", "-t|--burst-size=<long>", "-e|--enabled=<bool>",
+        "-k|--peak-bandwidth=<long>", "-v|--vswitch-name=<str>"],
+    "network vswitch standard portgroup policy failover get": ["-p|--portgroup-name=<str>"],
+    "network vswitch standard portgroup policy failover set": [
+        "-a|--active-uplinks=<str>", "-b|--failback=<bool>", "-f|--failure-detection=<str>",
+        "-l|--load-balancing=<str>", "-n|--notify-switches=<bool>",
+        "-p|--portgroup-name=<str>", "-s|--standby-uplinks=<str>", "-u|--use-vswitch"],
+    "network vswitch standard portgroup policy security get": ["-p|--portgroup-name=<str>"],
+    "network vswitch standard portgroup policy security set": [
+        "-f|--allow-forged-transmits=<bool>", "-m|--allow-mac-change=<bool>",
+        "-o|--allow-promiscuous=<bool>", "-p|--portgroup-name=<str>", "-u|--use-vswitch"],
+    "network vswitch standard portgroup policy shaping get": ["-p|--portgroup-name=<str>"],
+    "network vswitch standard portgroup policy shaping set": [
+        "-b|--avg-bandwidth=<long>", "-t|--burst-size=<long>", "-e|--enabled=<bool>",
+        "-k|--peak-bandwidth=<long>", "-p|--portgroup-name=<str>", "-u|--use-vswitch"],
+}
+
+REQUIRED = {"--vswitch-name", "--portgroup-name", "--uplink-name", "--vlan-id"}
+
+
+def esxcli(*args):
+    return subprocess.run([ESXCLI] + list(args), capture_output=True, text=True, timeout=30)
+
+
+def test_root_usage():
+    for argv in ([], ["--help"], ["-?"]):
+        r = esxcli(*argv)
+        assert r.returncode == 0, r
+        lines = r.stdout.splitlines()
+        assert lines[0] == "Usage: esxcli [options] {namespace}+ {cmd} [cmd options]"
+        assert "Options:" in lines
+        assert "  --formatter=FORMATTER" in lines
+        i = lines.index("Available Namespaces:")
+        assert [ln[:24].strip() for ln in lines[i + 1:]] == ["network", "system"]
+
+
+@pytest.mark.parametrize("ns", NAMESPACES)
+def test_namespace_usage(ns):
+    r = esxcli(*ns.split())
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Usage: esxcli %s {cmd} [cmd options]" % ns
+    children = [n.split()[-1] for n in NAMESPACES if n.startswith(ns + " ")
+                and len(n.split()) == len(ns.split()) + 1]
+    verbs = [c.split()[-1] for c in COMMANDS if c.rsplit(" ", 1)[0] == ns]
+    listed = []
+    for ln in lines[1:]:
+        if ln.startswith("  "):
+            assert len(ln) > 24 and ln[24] != " " and ln[2:24].rstrip() == ln.split()[0], ln
+            listed.append(ln.split()[0])
+    assert listed == children + verbs
+    if children:
+        assert "Available Namespaces:" in lines
+    if verbs:
+        assert "Available Commands:" in lines
+    # same output with --help after the namespace
+    assert esxcli(*ns.split(), "--help").stdout == r.stdout
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_help(command):
+    r = esxcli(*command.split(), "--help")
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Usage: esxcli %s [cmd options]" % command
+    assert lines[1] == ""
+    assert lines[2] == "Description: "
+    verb = command.split()[-1]
+    assert re.match(r"^  %s +\S" % verb, lines[3]) and lines[3][24] != " ", lines[3]
+    assert lines[4] == "" and lines[5] == "Cmd options:"
+    shown = []
+    for i, ln in enumerate(lines[6:], 6):
+        if ln.startswith("  -"):
+            names = ln.split()[0]
+            shown.append(names)
+            text = ln if len(ln) > 24 and ln[24] != " " and len(names) <= 21 else lines[i + 1]
+            long = "--" + names.split("--")[1].split("=")[0]
+            assert text.endswith("(required)") == (long in REQUIRED), (ln, text)
+            if len(names) > 21:
+                assert lines[i + 1].startswith(" " * 24) and lines[i + 1][24] != " "
+    assert shown == COMMANDS[command]
+
+
+def test_unknown_command_and_namespace():
+    r = esxcli("system", "uptime", "get")
+    assert r.returncode == 1
+    assert r.stderr == "Error: Unknown command or namespace system uptime get\n\n"
+    assert r.stdout == ""
+    r = esxcli("network", "vswitch", "standard", "frobnicate", "-v", "x")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: Unknown command or namespace network vswitch standard "
+                               "frobnicate\n")
+
+
+def test_argument_error_shows_usage():
+    r = esxcli("network", "vswitch", "standard", "portgroup", "set", "--portgroup-name=bond0",
+               "--vlan-id=LT-3100")
+    assert r.returncode == 1
+    assert r.stderr.startswith(
+        "Error: While processing '--vlan-id'. Argument type mismatch. Expecting integer "
+        "value. Got 'LT-3100'\n\nUsage: esxcli network vswitch standard portgroup set "
+        "[cmd options]\n\nDescription: \n")
+    r = esxcli("network", "vswitch", "standard", "add")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: Missing required parameter -v|--vswitch-name\n\nUsage:")
+    r = esxcli("network", "vswitch", "standard", "add", "-v", "x", "--bogus")
+    assert r.stderr.startswith("Error: Invalid option --bogus\n")
+
+
+def test_global_options():
+    r = esxcli("--version")
+    assert r.returncode == 0 and r.stdout.startswith("Script 'esxcli' version: ")
+    r = esxcli("--formatter=yaml", "system", "version", "get")
+    assert r.returncode == 1 and r.stderr.startswith("Error: Invalid formatter 'yaml'")
+    r = esxcli("--nope", "system", "version", "get")
+    assert r.returncode == 1 and r.stderr.startswith("Error: Invalid option --nope")
+
+
+def test_screen_width_and_debug_accepted(shared_host):
+    out = shared_host.ok("--screen-width=80", "system", "version", "get")
+    assert "Product: vmk" in out
+    r = shared_host.esxcli("--debug", "system", "version", "get")
+    assert r.rc == 0 and "request: system.version.get {}" in r.err and "reply after" in r.err
+
+
+def test_no_daemon_is_a_clear_error(tmp_path):
+    r = subprocess.run([ESXCLI, "--instance", "nobody", "system", "version", "get"],
+                       env={"VMK_ROOT": str(tmp_path)}, capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: Cannot connect to vmkd of instance 'nobody' at ")
+    assert r.stderr.count("\n") == 1

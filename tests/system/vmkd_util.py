@@ -1,0 +1,244 @@
+"""Helpers for vmkd's system tests: a host (one vmkd instance) in a network
+namespace of its own, esxcli against it, and dumps of its whole config.
+
+Host() makes a namespace `vmkt-<id>` and a VMK_ROOT temporary directory,
+starts `ip netns exec NS vmkd --instance <id>` there, and removes both at
+close().  NICs for uplink tests are veth pairs: the end named vmnicN (or
+any name) lives in the host's namespace, its peer in a second namespace
+of the test's (`<ns>-p`), so the host sees only the NICs the test made.
+Nothing here touches the machine's own interfaces.
+
+The `host` fixture gives a fresh host per test; `shared_host` one per
+module (for tests that do not change it, or compare it unchanged).
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from conftest import BUILD
+
+VMKD = os.path.join(BUILD, "src", "host", "vmkd")
+ESXCLI = os.path.join(BUILD, "src", "cli", "esxcli")
+
+# vmkernel.log: "2025-01-31T09:12:45.123Z In(182) vmkernel: cpu1:4242)Net: 212: text"
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+                      r"(In\(182\) vmkernel|Wa\(180\) vmkwarning): cpu\d+:\d+\)"
+                      r"(WARNING: )?[A-Za-z]+: \d+: .+$")
+
+
+class Result:
+    """One esxcli run."""
+
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return "rc=%s\n--- stdout ---\n%s--- stderr ---\n%s" % (self.rc, self.out, self.err)
+
+
+class Host:
+    def __init__(self, mgmt_ip=None):
+        self.name = "t" + uuid.uuid4().hex[:10]
+        self.ns = "vmkt-" + self.name
+        self.peer_ns = None
+        self.root = tempfile.mkdtemp(prefix="vmk-")
+        self.env = dict(os.environ, VMK_ROOT=self.root)
+        self.env.pop("VMK_INSTANCE", None)
+        self.mgmt_ip = mgmt_ip
+        self.proc = None
+        subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
+
+    # ---- paths ----
+    @property
+    def run_dir(self):
+        return os.path.join(self.root, "run", "vmk", self.name)
+
+    @property
+    def sock(self):
+        return os.path.join(self.run_dir, "vmkd.sock")
+
+    @property
+    def db(self):
+        return os.path.join(self.root, "var", "lib", "vmk", self.name, "vmk.db")
+
+    @property
+    def log_path(self):
+        return os.path.join(self.root, "var", "log", "vmk", self.name, "vmkernel.log")
+
+    # ---- the daemon ----
+    def vmkd_argv(self, *extra):
+        argv = ["ip", "netns", "exec", self.ns, VMKD, "--instance", self.name]
+        if self.mgmt_ip:
+            argv += ["--mgmt-ip", self.mgmt_ip]
+        return argv + list(extra)
+
+    def start(self, *extra, timeout=10):
+        assert self.proc is None or self.proc.poll() is not None
+        self.proc = subprocess.Popen(self.vmkd_argv(*extra), env=self.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("vmkd exited with %s: %s" % (self.proc.returncode,
+                                                                  self.proc.stderr.read()))
+            if self._answers():
+                return self
+            time.sleep(0.01)
+        raise AssertionError("vmkd did not start within %ss" % timeout)
+
+    def _answers(self):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(self.sock)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self, timeout=10):
+        """SIGTERM; returns vmkd's exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.communicate(timeout=timeout)
+        return self.proc.returncode
+
+    def kill9(self):
+        """kill -9 of vmkd itself (ip netns exec replaced itself with it)."""
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.communicate(timeout=10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    # ---- clients ----
+    def esxcli(self, *args):
+        p = subprocess.run([ESXCLI, "--instance", self.name] + list(args), env=self.env,
+                           capture_output=True, text=True, timeout=30)
+        return Result(p)
+
+    def ok(self, *args):
+        r = self.esxcli(*args)
+        assert r.rc == 0, r
+        return r.out
+
+    def json(self, *args):
+        return json.loads(self.ok("--formatter=json", *args))
+
+    def fail(self, *args):
+        """Runs a command that must fail; returns its one-line message."""
+        r = self.esxcli(*args)
+        assert r.rc != 0, r
+        assert r.out == "", r
+        first = r.err.split("\n")[0]
+        assert first.startswith("Error: "), r
+        return first
+
+    def rpc(self, line):
+        """Sends raw request bytes, returns the raw reply line."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.sock)
+        s.sendall(line)
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        return data
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    # ---- NICs ----
+    def add_nic(self, name, up=True):
+        """A veth end called `name` in the host's namespace; its peer in ours."""
+        if self.peer_ns is None:
+            self.peer_ns = self.ns + "-p"
+            subprocess.run(["ip", "netns", "add", self.peer_ns], check=True)
+        peer = "p" + uuid.uuid4().hex[:8]
+        subprocess.run(["ip", "-n", self.ns, "link", "add", name, "type", "veth", "peer",
+                        "name", peer, "netns", self.peer_ns], check=True)
+        if up:
+            subprocess.run(["ip", "-n", self.ns, "link", "set", name, "up"], check=True)
+            subprocess.run(["ip", "-n", self.peer_ns, "link", "set", peer, "up"], check=True)
+        return name
+
+    def del_nic(self, name):
+        subprocess.run(["ip", "-n", self.ns, "link", "del", name], check=True)
+
+    # ---- whole-config dumps ----
+    def dump(self):
+        """Every list and get, as JSON: the config as esxcli shows it."""
+        vs = "network vswitch standard".split()
+        d = {"hostname": self.json("system", "hostname", "get"),
+             "version": self.json("system", "version", "get"),
+             "vswitches": self.json(*vs, "list"),
+             "portgroups": self.json(*vs, "portgroup", "list"),
+             "nics": self.json("network", "nic", "list")}
+        for v in d["vswitches"]:
+            for pol in ("failover", "security", "shaping"):
+                d["vs %s %s" % (v["Name"], pol)] = self.json(*vs, "policy", pol, "get",
+                                                             "-v", v["Name"])
+        for p in d["portgroups"]:
+            for pol in ("failover", "security", "shaping"):
+                d["pg %s %s" % (p["Name"], pol)] = self.json(*vs, "portgroup", "policy", pol,
+                                                             "get", "-p", p["Name"])
+        return d
+
+    def db_dump(self):
+        """Every row of every table of the store (read-only, beside vmkd)."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            tables = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")]
+            out = {t: sorted(con.execute("SELECT * FROM \"%s\"" % t).fetchall(), key=repr)
+                   for t in tables}
+            out["user_version"] = con.execute("PRAGMA user_version").fetchone()[0]
+            return out
+        finally:
+            con.close()
+
+    def snapshot(self):
+        return {"esxcli": self.dump(), "store": self.db_dump()}
+
+    # ---- teardown ----
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        subprocess.run(["ip", "netns", "del", self.ns], check=False)
+        if self.peer_ns:
+            subprocess.run(["ip", "netns", "del", self.peer_ns], check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def host():
+    h = Host().start()
+    yield h
+    h.close()
+
+
+@pytest.fixture(scope="module")
+def shared_host():
+    h = Host().start()
+    yield h
+    h.close()
