@@ -9,9 +9,7 @@ import subprocess
 import threading
 import time
 
-import pytest
-
-from vmkd_util import ESXCLI, LOG_LINE, VMKD, Host, host, shared_host  # noqa: F401
+from vmkd_util import ESXCLI, LOG_LINE, VMKD, Host, host  # noqa: F401
 
 VS = ["network", "vswitch", "standard"]
 

@@ -194,8 +194,11 @@ static int cmd_run(struct run_cfg *c)
 	printf("ready\n");
 	fflush(stdout);
 	double end = c->seconds > 0 ? now_s() + c->seconds : 0;
+	if (dp_runner_start(r.run) < 0)
+		return 1;
 	while (!stop && (!end || now_s() < end))
-		dp_runner_poll(r.run, 100);
+		usleep(50000);
+	dp_runner_stop(r.run);
 	print_stats(&r);
 	for (unsigned i = 0; i < r.n; i++) {
 		dp_runner_del(r.run, r.ports[i]);

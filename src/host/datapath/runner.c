@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "datapath.h"
@@ -248,12 +249,26 @@ int dp_runner_poll(struct dp_runner *r, int timeout_ms)
 	return frames;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void *runner_main(void *arg)
 {
 	struct dp_runner *r = arg;
+	uint64_t busy_until = 0;
+	const char *e = getenv("DP_SPIN_US");
+	uint64_t spin = e ? strtoull(e, NULL, 10) : 0;
 
-	while (!atomic_load(&r->stop))
-		dp_runner_poll(r, 1000);
+	while (!atomic_load(&r->stop)) {
+		bool spinning = spin && mono_us() < busy_until;
+		if (dp_runner_poll(r, spinning ? 0 : 1000) > 0)
+			busy_until = mono_us() + spin;
+	}
 	return NULL;
 }
 

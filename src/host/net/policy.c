@@ -329,35 +329,46 @@ static int apply_fields(const struct policy *p, json_t *params, json_t *rec)
 	return 0;
 }
 
-/* The uplinks named by --active-uplinks or --standby-uplinks, checked. */
-static json_t *parse_uplinks(json_t *params, const char *opt, json_t *all, const char *vs)
+/* Why a list of uplink names is bad, or NULL; *bad is the name at fault. */
+static const char *bad_uplink(json_t *a, json_t *all, const char **bad)
 {
-	const char *csv = param_str(params, opt);
-	json_t *a = split(csv), *seen = json_array(), *v;
-	const char *why = NULL, *bad = NULL;
+	json_t *seen = json_array(), *v;
+	const char *why = NULL;
 	size_t i;
 
 	json_array_foreach(a, i, v) {
-		bad = json_string_value(v);
-		if (!bad[0])
+		*bad = json_string_value(v);
+		if (!(*bad)[0])
 			why = "an uplink name is empty";
-		else if (!contains(all, bad))
+		else if (!contains(all, *bad))
 			why = "is not an uplink of";
-		else if (contains(seen, bad))
+		else if (contains(seen, *bad))
 			why = "is listed twice";
 		if (why)
 			break;
 		json_array_append(seen, v);
 	}
 	json_decref(seen);
+	return why;
+}
+
+/* The uplinks named by --active-uplinks or --standby-uplinks, checked. */
+static json_t *parse_uplinks(json_t *params, const char *opt, json_t *all, const char *vs)
+{
+	const char *csv = param_str(params, opt), *bad = NULL;
+	json_t *a = split(csv);
+	const char *why = bad_uplink(a, all, &bad);
+
 	if (!why)
 		return a;
-	json_decref(a);
 	if (!bad[0])
-		return api_invalid("Invalid --%s '%s': %s", opt, csv, why);
-	if (strcmp(why, "is not an uplink of") == 0)
-		return api_invalid("Invalid --%s '%s': %s is not an uplink of %s", opt, csv, bad, vs);
-	return api_invalid("Invalid --%s '%s': %s %s", opt, csv, bad, why);
+		api_invalid("Invalid --%s '%s': %s", opt, csv, why);
+	else if (strcmp(why, "is not an uplink of") == 0)
+		api_invalid("Invalid --%s '%s': %s is not an uplink of %s", opt, csv, bad, vs);
+	else
+		api_invalid("Invalid --%s '%s': %s %s", opt, csv, bad, why);
+	json_decref(a);
+	return NULL;
 }
 
 static void set_list(json_t *rec, const char *col, json_t *list)
@@ -368,46 +379,60 @@ static void set_list(json_t *rec, const char *col, json_t *list)
 	free(s);
 }
 
-static int apply_uplinks(json_t *params, struct target *t)
+/* 0 if no uplink is in both lists, else -1 with the error. */
+static int check_disjoint(json_t *params, json_t *active, json_t *standby)
 {
-	bool has_a = param_has(params, "active-uplinks"), has_s = param_has(params, "standby-uplinks");
-	char vs[64] = "";
-
-	if (!has_a && !has_s)
-		return 0;
-	store_text(vs, sizeof(vs), "SELECT name FROM vswitch WHERE id = ?", "l", t->vsid);
-	json_t *all = uplinks_of(t->vsid);
-	json_t *act = split(eff_str(t->rec, t->base, "team_active"));
-	json_t *stb = split(eff_str(t->rec, t->base, "team_standby"));
-	json_t *na = has_a ? parse_uplinks(params, "active-uplinks", all, vs) : NULL;
-	json_t *ns = has_s && (na || !has_a) ? parse_uplinks(params, "standby-uplinks", all, vs)
-					     : NULL;
-	int rc = -1;
 	size_t i;
 	json_t *v;
 
-	if ((has_a && !na) || (has_s && !ns))
-		goto out;
-	if (na && ns) {
-		json_array_foreach(ns, i, v) {
-			if (!contains(na, json_string_value(v)))
-				continue;
-			api_invalid("Invalid --standby-uplinks '%s': %s is also an active uplink",
-				    param_str(params, "standby-uplinks"), json_string_value(v));
-			goto out;
-		}
+	json_array_foreach(standby, i, v) {
+		if (!contains(active, json_string_value(v)))
+			continue;
+		api_invalid("Invalid --standby-uplinks '%s': %s is also an active uplink",
+			    param_str(params, "standby-uplinks"), json_string_value(v));
+		return -1;
 	}
+	return 0;
+}
+
+/* Sets both lists: a given list as given, the other one as it was
+ * (inherited, for a port group) less the uplinks of the given one. */
+static void store_lists(struct target *t, json_t *na, json_t *ns)
+{
+	json_t *act = split(eff_str(t->rec, t->base, "team_active"));
+	json_t *stb = split(eff_str(t->rec, t->base, "team_standby"));
 	json_t *new_a = na ? json_incref(na) : minus(act, ns);
 	json_t *new_s = ns ? json_incref(ns) : minus(stb, na);
+
 	set_list(t->rec, "team_active", new_a);
 	set_list(t->rec, "team_standby", new_s);
 	json_decref(new_a);
 	json_decref(new_s);
+	json_decref(act);
+	json_decref(stb);
+}
+
+static int apply_uplinks(json_t *params, struct target *t)
+{
+	bool has_a = param_has(params, "active-uplinks"), has_s = param_has(params, "standby-uplinks");
+	json_t *na = NULL, *ns = NULL, *all;
+	char vs[64] = "";
+	int rc = -1;
+
+	if (!has_a && !has_s)
+		return 0;
+	store_text(vs, sizeof(vs), "SELECT name FROM vswitch WHERE id = ?", "l", t->vsid);
+	all = uplinks_of(t->vsid);
+	if (has_a && !(na = parse_uplinks(params, "active-uplinks", all, vs)))
+		goto out;
+	if (has_s && !(ns = parse_uplinks(params, "standby-uplinks", all, vs)))
+		goto out;
+	if (na && ns && check_disjoint(params, na, ns) < 0)
+		goto out;
+	store_lists(t, na, ns);
 	rc = 0;
 out:
 	json_decref(all);
-	json_decref(act);
-	json_decref(stb);
 	json_decref(na);
 	json_decref(ns);
 	return rc;
