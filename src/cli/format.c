@@ -15,6 +15,14 @@
  * esxcli namespace and structure/field/list elements), csv (internal
  * names as header; a list is each element followed by a comma),
  * keyvalue ("Type.Field.type=value", lists as "string[]").
+ *
+ * Nested structs (`network diag ping`: a list of Trace structs and a
+ * Summary struct) print as the reference does: "   Trace: " and the
+ * nested lines 6 columns deeper, each struct of a nested list followed
+ * by a line of blanks up to the nested indent less 3.  In xml they are
+ * <structure> elements inside the field (in a <list type="structure">
+ * for lists); in keyvalue their lines carry "Type.Field." before the
+ * nested struct's own lines; in csv the cell holds the value as JSON.
  */
 #include "format.h"
 
@@ -81,20 +89,53 @@ static char *field_text(const struct cmd_field *fd, json_t *obj)
 
 static const char *type_word(enum field_type t)
 {
-	static const char *words[] = { "string", "integer", "boolean", "string[]" };
+	static const char *words[] = { "string", "integer", "boolean", "string[]", "structure",
+				       "structure[]" };
 	return words[t];
+}
+
+static bool nested(const struct cmd_field *fd)
+{
+	return fd->type == FIELD_STRUCT || fd->type == FIELD_STRUCT_LIST;
 }
 
 /* ---- human ---- */
 
-static void human_struct(FILE *f, const struct cmd *c, json_t *obj)
+static void human_fields(FILE *f, const struct cmd_field *fields, json_t *obj, int indent);
+
+static void human_nested(FILE *f, const struct cmd_field *fd, json_t *v, int indent)
 {
-	for (const struct cmd_field *fd = c->fields; fd->key; fd++) {
+	size_t i;
+	json_t *e;
+
+	fprintf(f, "%*s%s: \n", indent, "", fd->label);
+	if (fd->type == FIELD_STRUCT) {
+		human_fields(f, fd->sub, v, indent + 6);
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		human_fields(f, fd->sub, e, indent + 6);
+		fprintf(f, "%*s\n", indent + 3, "");
+	}
+}
+
+static void human_fields(FILE *f, const struct cmd_field *fields, json_t *obj, int indent)
+{
+	for (const struct cmd_field *fd = fields; fd->key; fd++) {
+		if (nested(fd)) {
+			human_nested(f, fd, json_object_get(obj, fd->key), indent);
+			continue;
+		}
 		char *t = field_text(fd, obj);
-		fprintf(f, "   %s: %s%s%s\n", fd->label, t, fd->unit ? " " : "",
+		fprintf(f, "%*s%s: %s%s%s\n", indent, "", fd->label, t, fd->unit ? " " : "",
 			fd->unit ? fd->unit : "");
 		free(t);
 	}
+}
+
+static void human_struct(FILE *f, const struct cmd *c, json_t *obj)
+{
+	human_fields(f, c->fields, obj, 3);
 }
 
 static void human_list(FILE *f, const struct cmd *c, json_t *arr)
@@ -130,7 +171,7 @@ static void table_widths(const struct cmd *c, json_t *arr, size_t *w)
 
 static void table_cell(FILE *f, const struct cmd_field *fd, const char *text, size_t w, bool last)
 {
-	if (fd->type == FIELD_INT)
+	if (fd->type == FIELD_INT || fd->type == FIELD_BOOL)
 		fprintf(f, "%*s", (int)w, text);
 	else if (last)
 		fprintf(f, "%s", text);
@@ -168,15 +209,38 @@ static void human_table(FILE *f, const struct cmd *c, json_t *arr)
 
 /* ---- json ---- */
 
-static json_t *ordered(const struct cmd *c, json_t *obj)
+static json_t *ordered_fields(const struct cmd_field *fields, json_t *obj);
+
+/* The value of field fd, nested structs in declared order (new reference). */
+static json_t *ordered_value(const struct cmd_field *fd, json_t *v)
+{
+	size_t i;
+	json_t *e, *n;
+
+	if (!v)
+		return json_null();
+	if (fd->type == FIELD_STRUCT)
+		return ordered_fields(fd->sub, v);
+	if (fd->type != FIELD_STRUCT_LIST)
+		return json_incref(v);
+	n = json_array();
+	json_array_foreach(v, i, e)
+		json_array_append_new(n, ordered_fields(fd->sub, e));
+	return n;
+}
+
+static json_t *ordered_fields(const struct cmd_field *fields, json_t *obj)
 {
 	json_t *o = json_object();
 
-	for (const struct cmd_field *fd = c->fields; fd->key; fd++) {
-		json_t *v = json_object_get(obj, fd->key);
-		json_object_set(o, fd->key, v ? v : json_null());
-	}
+	for (const struct cmd_field *fd = fields; fd->key; fd++)
+		json_object_set_new(o, fd->key, ordered_value(fd, json_object_get(obj, fd->key)));
 	return o;
+}
+
+static json_t *ordered(const struct cmd *c, json_t *obj)
+{
+	return ordered_fields(c->fields, obj);
 }
 
 static void print_json(FILE *f, const struct cmd *c, json_t *result)
@@ -225,26 +289,47 @@ static void xml_scalar(FILE *f, int indent, const char *type, json_t *v)
 	free(t);
 }
 
-static void xml_struct(FILE *f, const struct cmd *c, json_t *obj, int indent)
+static void xml_fields(FILE *f, const char *type_name, const struct cmd_field *fields,
+		       json_t *obj, int indent);
+
+/* A list field: strings, or structs of a nested type. */
+static void xml_list(FILE *f, const struct cmd_field *fd, json_t *v, int indent)
 {
+	bool structs = fd->type == FIELD_STRUCT_LIST;
 	size_t i;
 	json_t *e;
 
-	fprintf(f, "%*s<structure typeName=\"%s\">\n", indent, "", c->type_name);
-	for (const struct cmd_field *fd = c->fields; fd->key; fd++) {
+	fprintf(f, "%*s<list type=\"%s\">\n", indent, "", structs ? "structure" : "string");
+	json_array_foreach(v, i, e) {
+		if (structs)
+			xml_fields(f, fd->sub_type, fd->sub, e, indent + 3);
+		else
+			xml_scalar(f, indent + 3, "string", e);
+	}
+	fprintf(f, "%*s</list>\n", indent, "");
+}
+
+static void xml_fields(FILE *f, const char *type_name, const struct cmd_field *fields,
+		       json_t *obj, int indent)
+{
+	fprintf(f, "%*s<structure typeName=\"%s\">\n", indent, "", type_name);
+	for (const struct cmd_field *fd = fields; fd->key; fd++) {
 		json_t *v = json_object_get(obj, fd->key);
 		fprintf(f, "%*s<field name=\"%s\">\n", indent + 3, "", fd->key);
-		if (fd->type == FIELD_LIST) {
-			fprintf(f, "%*s<list type=\"string\">\n", indent + 6, "");
-			json_array_foreach(v, i, e)
-				xml_scalar(f, indent + 9, "string", e);
-			fprintf(f, "%*s</list>\n", indent + 6, "");
-		} else {
+		if (fd->type == FIELD_LIST || fd->type == FIELD_STRUCT_LIST)
+			xml_list(f, fd, v, indent + 6);
+		else if (fd->type == FIELD_STRUCT)
+			xml_fields(f, fd->sub_type, fd->sub, v, indent + 6);
+		else
 			xml_scalar(f, indent + 6, type_word(fd->type), v);
-		}
 		fprintf(f, "%*s</field>\n", indent + 3, "");
 	}
 	fprintf(f, "%*s</structure>\n", indent, "");
+}
+
+static void xml_struct(FILE *f, const struct cmd *c, json_t *obj, int indent)
+{
+	xml_fields(f, c->type_name, c->fields, obj, indent);
 }
 
 static void print_xml(FILE *f, const struct cmd *c, json_t *result)
@@ -284,11 +369,24 @@ static void csv_cell(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static char *csv_text(const struct cmd_field *fd, json_t *v)
+{
+	if (fd->type == FIELD_LIST)
+		return list_text(v, ",", true);
+	if (nested(fd)) {
+		json_t *o = ordered_value(fd, v);
+		char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+		json_decref(o);
+		return t ? t : strdup("");
+	}
+	return scalar_text(v);
+}
+
 static void csv_row(FILE *f, const struct cmd *c, json_t *obj)
 {
 	for (const struct cmd_field *fd = c->fields; fd->key; fd++) {
 		json_t *v = json_object_get(obj, fd->key);
-		char *t = fd->type == FIELD_LIST ? list_text(v, ",", true) : scalar_text(v);
+		char *t = csv_text(fd, v);
 		if (fd != c->fields)
 			fputc(',', f);
 		csv_cell(f, t);
@@ -320,14 +418,33 @@ static void print_csv(FILE *f, const struct cmd *c, json_t *result)
 
 /* ---- keyvalue ---- */
 
-static void kv_struct(FILE *f, const struct cmd *c, json_t *obj)
+static void kv_fields(FILE *f, const char *prefix, const char *type_name,
+		      const struct cmd_field *fields, json_t *obj)
 {
-	for (const struct cmd_field *fd = c->fields; fd->key; fd++) {
+	char sub[512];
+	size_t i;
+	json_t *e;
+
+	for (const struct cmd_field *fd = fields; fd->key; fd++) {
 		json_t *v = json_object_get(obj, fd->key);
+		if (nested(fd)) {
+			snprintf(sub, sizeof(sub), "%s%s.%s.", prefix, type_name, fd->key);
+			if (fd->type == FIELD_STRUCT)
+				kv_fields(f, sub, fd->sub_type, fd->sub, v);
+			else
+				json_array_foreach(v, i, e)
+					kv_fields(f, sub, fd->sub_type, fd->sub, e);
+			continue;
+		}
 		char *t = fd->type == FIELD_LIST ? list_text(v, ",", false) : scalar_text(v);
-		fprintf(f, "%s.%s.%s=%s\n", c->type_name, fd->key, type_word(fd->type), t);
+		fprintf(f, "%s%s.%s.%s=%s\n", prefix, type_name, fd->key, type_word(fd->type), t);
 		free(t);
 	}
+}
+
+static void kv_struct(FILE *f, const struct cmd *c, json_t *obj)
+{
+	kv_fields(f, "", c->type_name, c->fields, obj);
 }
 
 static void print_keyvalue(FILE *f, const struct cmd *c, json_t *result)

@@ -23,6 +23,7 @@
 #include "cmdtable.h"
 #include "loop.h"
 #include "store.h"
+#include "switching.h"
 #include "vmklog.h"
 
 #define MAX_METHODS 128
@@ -87,6 +88,8 @@ static json_t *run(api_handler fn, json_t *params)
 	if (!result)
 		store_rollback();
 	vmklog_release(result != NULL);
+	if (result)
+		switching_sync();	/* the datapath follows what was committed */
 	return result;
 }
 

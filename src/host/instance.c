@@ -23,7 +23,7 @@ static bool name_ok(const char *name)
 	if (n == 0 || n > INSTANCE_NAME_MAX)
 		return false;
 	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789_-") == n;
+		      "0123456789_") == n;
 }
 
 static int path(char *buf, size_t len, const char *fmt, const char *a, const char *b)
@@ -40,8 +40,8 @@ int instance_init(struct instance *in, const char *name, char *err, size_t errle
 	if (!root)
 		root = "";
 	if (!name_ok(name)) {
-		snprintf(err, errlen, "invalid instance name '%s': use 1 to %d letters, digits, "
-			 "'_' or '-'", name, INSTANCE_NAME_MAX);
+		snprintf(err, errlen, "invalid instance name '%s': use 1 to %d letters, digits "
+			 "or '_'", name, INSTANCE_NAME_MAX);
 		return -1;
 	}
 	snprintf(in->name, sizeof(in->name), "%s", name);

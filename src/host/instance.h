@@ -32,7 +32,8 @@ struct instance {
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-/* Checks the name ([A-Za-z0-9_-]{1,32}) and computes the paths.
+/* Checks the name ([A-Za-z0-9_]{1,32}: no '-', so that a stack's namespace
+ * name vmk-INSTANCE-STACK splits at its second '-') and computes the paths.
  * 0, or -1 with a message in err. */
 int instance_init(struct instance *in, const char *name, char *err, size_t errlen);
 /* Creates the state, run and log directories. */

@@ -28,6 +28,7 @@
 #include "loop.h"
 #include "net/model.h"
 #include "store.h"
+#include "switching.h"
 #include "system.h"
 #include "vmklog.h"
 
@@ -172,11 +173,14 @@ int main(int argc, char **argv)
 	int sigfd = setup_signals();
 	if (loop_init() < 0 || sigfd < 0 || loop_add(sigfd, EPOLLIN, signal_event, &sigfd) < 0)
 		die("cannot set up the event loop: %s", strerror(errno));
+	if (switching_start() < 0)
+		die("cannot start the datapath (see vmkernel.log)");
 	if (api_listen(in.sock_path, err, sizeof(err)) < 0)
 		die("%s", err);
 	vmklog("Init", "serving the API on %s", in.sock_path);
 	loop_run();
 	api_close();
+	switching_stop();
 	instance_cleanup(&in);
 	store_close();
 	vmklog("Init", "vmkd stopped");

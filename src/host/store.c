@@ -9,6 +9,12 @@
  * NULL when the setting is inherited from the vSwitch and hold the
  * override otherwise.  Teaming uplink lists are comma-joined vmnic names;
  * a port group overrides its uplink order when team_active is not NULL.
+ *
+ * Versions: a new store gets schema 1 and then every migration, in one
+ * transaction, exactly as an old store is brought up to date, so there
+ * is one path to the current schema.  Migration 1 -> 2 adds the TCP/IP
+ * stacks' settings, the adapters' IPv6 settings and addresses, and the
+ * static routes of each stack.
  */
 #include "store.h"
 
@@ -58,6 +64,28 @@ static const char schema[] =
 	"CREATE INDEX vmknic_portgroup ON vmknic(portgroup);"
 	"PRAGMA user_version = 1;";
 
+/* Schema 1 -> 2: stacks' settings, IPv6 of adapters, routes. */
+static const char migrate_2[] =
+	"ALTER TABLE netstack ADD COLUMN maxconn INTEGER NOT NULL DEFAULT 11000;"
+	"ALTER TABLE netstack ADD COLUMN ccalgo TEXT NOT NULL DEFAULT 'newreno';"
+	"ALTER TABLE netstack ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE vmknic ADD COLUMN ipv4_peer_dns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vmknic ADD COLUMN ipv6_dhcp INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vmknic ADD COLUMN ipv6_ra INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vmknic ADD COLUMN ipv6_peer_dns INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX vmknic_netstack ON vmknic(netstack);"
+	"CREATE TABLE vmknic_ipv6(id INTEGER PRIMARY KEY,"
+	" vmknic INTEGER NOT NULL REFERENCES vmknic(id) ON DELETE CASCADE,"
+	" address TEXT NOT NULL, prefix INTEGER NOT NULL, UNIQUE(vmknic, address));"
+	"CREATE TABLE route(id INTEGER PRIMARY KEY,"
+	" netstack INTEGER NOT NULL REFERENCES netstack(id) ON DELETE CASCADE,"
+	" network TEXT NOT NULL, prefix INTEGER NOT NULL, gateway TEXT NOT NULL,"
+	" UNIQUE(netstack, network, prefix));"
+	"PRAGMA user_version = 2;";
+
+/* migrations[v] brings a store of version v to v + 1. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = { NULL, migrate_2 };
+
 const char *store_errmsg(void)
 {
 	return db ? sqlite3_errmsg(db) : "store not open";
@@ -78,11 +106,36 @@ static int check_version(bool *empty, char *err, size_t errlen)
 		return -1;
 	}
 	*empty = (v == 0 && tables == 0);
-	if (*empty || v == STORE_SCHEMA_VERSION)
+	if (*empty || (v >= 1 && v <= STORE_SCHEMA_VERSION))
 		return 0;
 	snprintf(err, errlen, "store schema version %lld is not %d, the version of this vmkd",
 		 v, STORE_SCHEMA_VERSION);
 	return -1;
+}
+
+/* Runs the migrations from version `from` on, inside a transaction. */
+static int migrate_from(long long from)
+{
+	for (long long v = from; v < STORE_SCHEMA_VERSION; v++)
+		if (exec_plain(migrations[v]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Brings an older store up to date in one transaction. */
+static int upgrade(const char *path, char *err, size_t errlen)
+{
+	long long v = store_int(-1, "PRAGMA user_version", "");
+
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (exec_plain("BEGIN IMMEDIATE") < 0 || migrate_from(v) < 0 || exec_plain("COMMIT") < 0) {
+		snprintf(err, errlen, "cannot upgrade store %s from schema version %lld: %s", path,
+			 v, store_errmsg());
+		exec_plain("ROLLBACK");
+		return -1;
+	}
+	return 0;
 }
 
 int store_open(const char *path, bool *empty, char *err, size_t errlen)
@@ -102,7 +155,7 @@ int store_open(const char *path, bool *empty, char *err, size_t errlen)
 		store_close();
 		return -1;
 	}
-	if (check_version(empty, err, errlen) < 0) {
+	if (check_version(empty, err, errlen) < 0 || (!*empty && upgrade(path, err, errlen) < 0)) {
 		store_close();
 		return -1;
 	}
@@ -118,7 +171,7 @@ void store_close(void)
 
 int store_create_schema(void)
 {
-	return exec_plain(schema);
+	return exec_plain(schema) < 0 ? -1 : migrate_from(1);
 }
 
 int store_begin(void)

@@ -10,7 +10,8 @@
  * The schema carries its version in PRAGMA user_version.  An empty
  * database is a first start: the schema and the defaults of a new host
  * (defaults.c) are created in one transaction.  A store written by a
- * newer vmkd is refused.
+ * newer vmkd is refused; an older one is migrated on open, in one
+ * transaction.
  *
  * Queries bind their arguments from a format string: 's' a string (NULL
  * binds NULL), 'd' an int, 'l' a long long.
@@ -23,14 +24,14 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Opens (creating) the database.  *empty tells a first start (the schema
  * is then not created yet: see store_create_schema).  0, or -1 with a
  * message in err. */
 int store_open(const char *path, bool *empty, char *err, size_t errlen);
 void store_close(void);
-/* Creates the tables; inside a transaction. */
+/* Creates the tables of the current version; inside a transaction. */
 int store_create_schema(void);
 
 int store_begin(void);

@@ -45,13 +45,17 @@ struct cmd_opt {
 	const char *help;
 };
 
-enum field_type { FIELD_STR, FIELD_INT, FIELD_BOOL, FIELD_LIST };
+/* FIELD_STRUCT and FIELD_STRUCT_LIST nest structs in a struct, as the
+ * reference's `network diag ping` does (its Trace and Summary). */
+enum field_type { FIELD_STR, FIELD_INT, FIELD_BOOL, FIELD_LIST, FIELD_STRUCT, FIELD_STRUCT_LIST };
 
 struct cmd_field {
 	const char *key;   /* internal name: JSON key, keyvalue/xml/csv name */
 	const char *label; /* what the human formatter shows */
 	enum field_type type;
 	const char *unit;  /* suffix after the value in human output, or NULL */
+	const struct cmd_field *sub; /* nested fields (FIELD_STRUCT*), ends with key NULL */
+	const char *sub_type;        /* their struct type name (keyvalue/xml) */
 };
 
 enum cmd_output {

@@ -6,7 +6,7 @@
  * handler for its method.
  *
  * Option names, short letters, types and output field names follow the
- * reference's esxcli (shared/reference/esxcli.md, sections 5 and 7).
+ * reference's esxcli (shared/reference/esxcli.md, sections 2-7).
  * Where the reference is silent (ranges of ports, lengths of names,
  * short letters of `system hostname set`) the choice is ours and
  * docs/esxcli.md says so.
@@ -14,13 +14,33 @@
 #include "cmdtable.h"
 
 #define END { 0 }
+/* An output field: internal name, label, type, unit (or 0). */
+#define FLD(key, label, type, unit) { (key), (label), (type), (unit), 0, 0 }
+/* A field holding a nested struct (or list of them) of type sub_type. */
+#define NESTED(key, label, type, sub, sub_type) { (key), (label), (type), 0, (sub), (sub_type) }
 #define REQ CMD_REQUIRED
 #define RANGE(lo, hi) CMD_RANGE, (lo), (hi)
 
 /* ---- namespaces ---- */
 
 static const struct cmd_ns namespaces[] = {
-	{ "network", "Operations on the host's networking: virtual switches and NICs." },
+	{ "network", "Operations on the host's networking: virtual switches, NICs, VMkernel "
+	  "adapters, TCP/IP stacks and routes." },
+	{ "network diag", "Diagnostics of the host's networking." },
+	{ "network ip", "Operations on the host's IP networking: VMkernel adapters, TCP/IP stacks "
+	  "and routes." },
+	{ "network ip interface", "Operations having to do with the creation, management and "
+	  "deletion of VMkernel network interfaces (vmknic)." },
+	{ "network ip interface ipv4", "IPv4 settings of VMkernel network interfaces." },
+	{ "network ip interface ipv6", "IPv6 settings of VMkernel network interfaces." },
+	{ "network ip interface ipv6 address", "Static IPv6 addresses of VMkernel network "
+	  "interfaces." },
+	{ "network ip interface tag", "Service tags of VMkernel network interfaces: the traffic "
+	  "each one carries." },
+	{ "network ip netstack", "Operations having to do with the creation, management and "
+	  "deletion of VMkernel Netstack Instances." },
+	{ "network ip route", "Operations pertaining to route configuration" },
+	{ "network ip route ipv4", "IPv4 routes of the TCP/IP stacks." },
 	{ "network nic", "Operations on the host's physical network adapters (NICs)." },
 	{ "network vswitch", "Operations on the host's virtual switches." },
 	{ "network vswitch standard",
@@ -56,119 +76,247 @@ static const struct cmd_ns namespaces[] = {
 /* ---- output fields ---- */
 
 static const struct cmd_field version_fields[] = {
-	{ "Product", "Product", FIELD_STR, 0 },
-	{ "Version", "Version", FIELD_STR, 0 },
-	{ "Build", "Build", FIELD_STR, 0 },
-	{ "Update", "Update", FIELD_STR, 0 },
-	{ "Patch", "Patch", FIELD_STR, 0 },
+	FLD("Product", "Product", FIELD_STR, 0),
+	FLD("Version", "Version", FIELD_STR, 0),
+	FLD("Build", "Build", FIELD_STR, 0),
+	FLD("Update", "Update", FIELD_STR, 0),
+	FLD("Patch", "Patch", FIELD_STR, 0),
 	END
 };
 
 static const struct cmd_field hostname_fields[] = {
-	{ "DomainName", "Domain Name", FIELD_STR, 0 },
-	{ "FullyQualifiedDomainName", "Fully Qualified Domain Name", FIELD_STR, 0 },
-	{ "HostName", "Host Name", FIELD_STR, 0 },
+	FLD("DomainName", "Domain Name", FIELD_STR, 0),
+	FLD("FullyQualifiedDomainName", "Fully Qualified Domain Name", FIELD_STR, 0),
+	FLD("HostName", "Host Name", FIELD_STR, 0),
 	END
 };
 
 static const struct cmd_field uptime_fields[] = {
-	{ "Uptime", "Uptime", FIELD_INT, 0 },
+	FLD("Uptime", "Uptime", FIELD_INT, 0),
 	END
 };
 
 static const struct cmd_field nic_fields[] = {
-	{ "Name", "Name", FIELD_STR, 0 },
-	{ "LinuxName", "Linux Name", FIELD_STR, 0 },
-	{ "PCIDevice", "PCI Device", FIELD_STR, 0 },
-	{ "Driver", "Driver", FIELD_STR, 0 },
-	{ "AdminStatus", "Admin Status", FIELD_STR, 0 },
-	{ "LinkStatus", "Link Status", FIELD_STR, 0 },
-	{ "Speed", "Speed", FIELD_INT, 0 },
-	{ "Duplex", "Duplex", FIELD_STR, 0 },
-	{ "MACAddress", "MAC Address", FIELD_STR, 0 },
-	{ "MTU", "MTU", FIELD_INT, 0 },
-	{ "Description", "Description", FIELD_STR, 0 },
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("LinuxName", "Linux Name", FIELD_STR, 0),
+	FLD("PCIDevice", "PCI Device", FIELD_STR, 0),
+	FLD("Driver", "Driver", FIELD_STR, 0),
+	FLD("AdminStatus", "Admin Status", FIELD_STR, 0),
+	FLD("LinkStatus", "Link Status", FIELD_STR, 0),
+	FLD("Speed", "Speed", FIELD_INT, 0),
+	FLD("Duplex", "Duplex", FIELD_STR, 0),
+	FLD("MACAddress", "MAC Address", FIELD_STR, 0),
+	FLD("MTU", "MTU", FIELD_INT, 0),
+	FLD("Description", "Description", FIELD_STR, 0),
 	END
 };
 
 static const struct cmd_field vswitch_fields[] = {
-	{ "Name", "Name", FIELD_STR, 0 },
-	{ "Class", "Class", FIELD_STR, 0 },
-	{ "NumPorts", "Num Ports", FIELD_INT, 0 },
-	{ "UsedPorts", "Used Ports", FIELD_INT, 0 },
-	{ "ConfiguredPorts", "Configured Ports", FIELD_INT, 0 },
-	{ "MTU", "MTU", FIELD_INT, 0 },
-	{ "CDPStatus", "CDP Status", FIELD_STR, 0 },
-	{ "BeaconEnabled", "Beacon Enabled", FIELD_BOOL, 0 },
-	{ "BeaconInterval", "Beacon Interval", FIELD_INT, 0 },
-	{ "BeaconThreshold", "Beacon Threshold", FIELD_INT, 0 },
-	{ "BeaconRequiredBy", "Beacon Required By", FIELD_LIST, 0 },
-	{ "Uplinks", "Uplinks", FIELD_LIST, 0 },
-	{ "Portgroups", "Portgroups", FIELD_LIST, 0 },
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("Class", "Class", FIELD_STR, 0),
+	FLD("NumPorts", "Num Ports", FIELD_INT, 0),
+	FLD("UsedPorts", "Used Ports", FIELD_INT, 0),
+	FLD("ConfiguredPorts", "Configured Ports", FIELD_INT, 0),
+	FLD("MTU", "MTU", FIELD_INT, 0),
+	FLD("CDPStatus", "CDP Status", FIELD_STR, 0),
+	FLD("BeaconEnabled", "Beacon Enabled", FIELD_BOOL, 0),
+	FLD("BeaconInterval", "Beacon Interval", FIELD_INT, 0),
+	FLD("BeaconThreshold", "Beacon Threshold", FIELD_INT, 0),
+	FLD("BeaconRequiredBy", "Beacon Required By", FIELD_LIST, 0),
+	FLD("Uplinks", "Uplinks", FIELD_LIST, 0),
+	FLD("Portgroups", "Portgroups", FIELD_LIST, 0),
 	END
 };
 
 static const struct cmd_field portgroup_fields[] = {
-	{ "Name", "Name", FIELD_STR, 0 },
-	{ "VirtualSwitch", "Virtual Switch", FIELD_STR, 0 },
-	{ "ActiveClients", "Active Clients", FIELD_INT, 0 },
-	{ "VLANID", "VLAN ID", FIELD_INT, 0 },
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("VirtualSwitch", "Virtual Switch", FIELD_STR, 0),
+	FLD("ActiveClients", "Active Clients", FIELD_INT, 0),
+	FLD("VLANID", "VLAN ID", FIELD_INT, 0),
 	END
 };
 
 #define FAILOVER_FIELDS \
-	{ "LoadBalancing", "Load Balancing", FIELD_STR, 0 }, \
-	{ "NetworkFailureDetection", "Network Failure Detection", FIELD_STR, 0 }, \
-	{ "NotifySwitches", "Notify Switches", FIELD_BOOL, 0 }, \
-	{ "Failback", "Failback", FIELD_BOOL, 0 }, \
-	{ "ActiveAdapters", "Active Adapters", FIELD_LIST, 0 }, \
-	{ "StandbyAdapters", "Standby Adapters", FIELD_LIST, 0 }, \
-	{ "UnusedAdapters", "Unused Adapters", FIELD_LIST, 0 }
+	FLD("LoadBalancing", "Load Balancing", FIELD_STR, 0), \
+	FLD("NetworkFailureDetection", "Network Failure Detection", FIELD_STR, 0), \
+	FLD("NotifySwitches", "Notify Switches", FIELD_BOOL, 0), \
+	FLD("Failback", "Failback", FIELD_BOOL, 0), \
+	FLD("ActiveAdapters", "Active Adapters", FIELD_LIST, 0), \
+	FLD("StandbyAdapters", "Standby Adapters", FIELD_LIST, 0), \
+	FLD("UnusedAdapters", "Unused Adapters", FIELD_LIST, 0)
 
 static const struct cmd_field failover_fields[] = { FAILOVER_FIELDS, END };
 
 static const struct cmd_field pg_failover_fields[] = {
 	FAILOVER_FIELDS,
-	{ "OverrideVswitchLoadBalancing", "Override Vswitch Load Balancing", FIELD_BOOL, 0 },
-	{ "OverrideVswitchNetworkFailureDetection",
-	  "Override Vswitch Network Failure Detection", FIELD_BOOL, 0 },
-	{ "OverrideVswitchNotifySwitches", "Override Vswitch Notify Switches", FIELD_BOOL, 0 },
-	{ "OverrideVswitchFailback", "Override Vswitch Failback", FIELD_BOOL, 0 },
-	{ "OverrideVswitchUplinks", "Override Vswitch Uplinks", FIELD_BOOL, 0 },
+	FLD("OverrideVswitchLoadBalancing", "Override Vswitch Load Balancing", FIELD_BOOL, 0),
+	FLD("OverrideVswitchNetworkFailureDetection",
+	  "Override Vswitch Network Failure Detection", FIELD_BOOL, 0),
+	FLD("OverrideVswitchNotifySwitches", "Override Vswitch Notify Switches", FIELD_BOOL, 0),
+	FLD("OverrideVswitchFailback", "Override Vswitch Failback", FIELD_BOOL, 0),
+	FLD("OverrideVswitchUplinks", "Override Vswitch Uplinks", FIELD_BOOL, 0),
 	END
 };
 
 #define SECURITY_FIELDS \
-	{ "AllowPromiscuous", "Allow Promiscuous", FIELD_BOOL, 0 }, \
-	{ "AllowMACAddressChange", "Allow MAC Address Change", FIELD_BOOL, 0 }, \
-	{ "AllowForgedTransmits", "Allow Forged Transmits", FIELD_BOOL, 0 }
+	FLD("AllowPromiscuous", "Allow Promiscuous", FIELD_BOOL, 0), \
+	FLD("AllowMACAddressChange", "Allow MAC Address Change", FIELD_BOOL, 0), \
+	FLD("AllowForgedTransmits", "Allow Forged Transmits", FIELD_BOOL, 0)
 
 static const struct cmd_field security_fields[] = { SECURITY_FIELDS, END };
 
 static const struct cmd_field pg_security_fields[] = {
 	SECURITY_FIELDS,
-	{ "OverrideVswitchAllowPromiscuous", "Override Vswitch Allow Promiscuous", FIELD_BOOL, 0 },
-	{ "OverrideVswitchAllowMACAddressChange",
-	  "Override Vswitch Allow MAC Address Change", FIELD_BOOL, 0 },
-	{ "OverrideVswitchAllowForgedTransmits",
-	  "Override Vswitch Allow Forged Transmits", FIELD_BOOL, 0 },
+	FLD("OverrideVswitchAllowPromiscuous", "Override Vswitch Allow Promiscuous", FIELD_BOOL, 0),
+	FLD("OverrideVswitchAllowMACAddressChange",
+	  "Override Vswitch Allow MAC Address Change", FIELD_BOOL, 0),
+	FLD("OverrideVswitchAllowForgedTransmits",
+	  "Override Vswitch Allow Forged Transmits", FIELD_BOOL, 0),
 	END
 };
 
 #define SHAPING_FIELDS \
-	{ "Enabled", "Enabled", FIELD_BOOL, 0 }, \
-	{ "AverageBandwidth", "Average Bandwidth", FIELD_INT, "Kbps" }, \
-	{ "PeakBandwidth", "Peak Bandwidth", FIELD_INT, "Kbps" }, \
-	{ "BurstSize", "Burst Size", FIELD_INT, "Kib" }
+	FLD("Enabled", "Enabled", FIELD_BOOL, 0), \
+	FLD("AverageBandwidth", "Average Bandwidth", FIELD_INT, "Kbps"), \
+	FLD("PeakBandwidth", "Peak Bandwidth", FIELD_INT, "Kbps"), \
+	FLD("BurstSize", "Burst Size", FIELD_INT, "Kib")
 
 static const struct cmd_field shaping_fields[] = { SHAPING_FIELDS, END };
 
 static const struct cmd_field pg_shaping_fields[] = {
 	SHAPING_FIELDS,
-	{ "OverrideVswitchEnabled", "Override Vswitch Enabled", FIELD_BOOL, 0 },
-	{ "OverrideVswitchAverageBandwidth", "Override Vswitch Average Bandwidth", FIELD_BOOL, 0 },
-	{ "OverrideVswitchPeakBandwidth", "Override Vswitch Peak Bandwidth", FIELD_BOOL, 0 },
-	{ "OverrideVswitchBurstSize", "Override Vswitch Burst Size", FIELD_BOOL, 0 },
+	FLD("OverrideVswitchEnabled", "Override Vswitch Enabled", FIELD_BOOL, 0),
+	FLD("OverrideVswitchAverageBandwidth", "Override Vswitch Average Bandwidth", FIELD_BOOL, 0),
+	FLD("OverrideVswitchPeakBandwidth", "Override Vswitch Peak Bandwidth", FIELD_BOOL, 0),
+	FLD("OverrideVswitchBurstSize", "Override Vswitch Burst Size", FIELD_BOOL, 0),
+	END
+};
+
+
+/* ---- output fields: network ip, network diag ---- */
+
+#define VMKNIC_FIELDS \
+	FLD("Name", "Name", FIELD_STR, 0), \
+	FLD("MACAddress", "MAC Address", FIELD_STR, 0), \
+	FLD("Enabled", "Enabled", FIELD_BOOL, 0), \
+	FLD("Portset", "Portset", FIELD_STR, 0), \
+	FLD("Portgroup", "Portgroup", FIELD_STR, 0), \
+	FLD("NetstackInstance", "Netstack Instance", FIELD_STR, 0), \
+	FLD("VDSName", "VDS Name", FIELD_STR, 0), \
+	FLD("VDSUUID", "VDS UUID", FIELD_STR, 0), \
+	FLD("VDSPort", "VDS Port", FIELD_STR, 0), \
+	FLD("VDSConnection", "VDS Connection", FIELD_INT, 0), \
+	FLD("OpaqueNetworkID", "Opaque Network ID", FIELD_STR, 0), \
+	FLD("OpaqueNetworkType", "Opaque Network Type", FIELD_STR, 0), \
+	FLD("ExternalID", "External ID", FIELD_STR, 0), \
+	FLD("MTU", "MTU", FIELD_INT, 0), \
+	FLD("TSOMSS", "TSO MSS", FIELD_INT, 0), \
+	FLD("RXDispQueueSize", "RXDispQueue Size", FIELD_INT, 0), \
+	FLD("PortID", "Port ID", FIELD_INT, 0)
+
+static const struct cmd_field vmknic_fields[] = { VMKNIC_FIELDS, END };
+
+static const struct cmd_field vmknic_get_fields[] = {
+	VMKNIC_FIELDS,
+	FLD("IPv4Address", "IPv4 Address", FIELD_STR, 0),
+	FLD("IPv4Netmask", "IPv4 Netmask", FIELD_STR, 0),
+	FLD("IPv4Broadcast", "IPv4 Broadcast", FIELD_STR, 0),
+	FLD("AddressType", "Address Type", FIELD_STR, 0),
+	FLD("Gateway", "Gateway", FIELD_STR, 0),
+	FLD("IPv6Addresses", "IPv6 Addresses", FIELD_LIST, 0),
+	FLD("Tags", "Tags", FIELD_LIST, 0),
+	END
+};
+
+static const struct cmd_field ipv4_fields[] = {
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("IPv4Address", "IPv4 Address", FIELD_STR, 0),
+	FLD("IPv4Netmask", "IPv4 Netmask", FIELD_STR, 0),
+	FLD("IPv4Broadcast", "IPv4 Broadcast", FIELD_STR, 0),
+	FLD("AddressType", "Address Type", FIELD_STR, 0),
+	FLD("Gateway", "Gateway", FIELD_STR, 0),
+	FLD("DHCPDNS", "DHCP DNS", FIELD_BOOL, 0),
+	END
+};
+
+static const struct cmd_field ipv6_fields[] = {
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("DHCPv6Enabled", "DHCPv6 Enabled", FIELD_BOOL, 0),
+	FLD("RouterAdvEnabled", "Router Adv Enabled", FIELD_BOOL, 0),
+	FLD("DHCPDNS", "DHCP DNS", FIELD_BOOL, 0),
+	END
+};
+
+static const struct cmd_field ipv6_address_fields[] = {
+	FLD("Interface", "Interface", FIELD_STR, 0),
+	FLD("Address", "Address", FIELD_STR, 0),
+	FLD("Netmask", "Netmask", FIELD_INT, 0),
+	FLD("Type", "Type", FIELD_STR, 0),
+	FLD("Status", "Status", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field tag_fields[] = {
+	FLD("Tags", "Tags", FIELD_LIST, 0),
+	END
+};
+
+static const struct cmd_field netstack_list_fields[] = {
+	FLD("Key", "Key", FIELD_STR, 0),
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("State", "State", FIELD_INT, 0),
+	END
+};
+
+static const struct cmd_field netstack_get_fields[] = {
+	FLD("Key", "Key", FIELD_STR, 0),
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("Enabled", "Enabled", FIELD_BOOL, 0),
+	FLD("MaxConnections", "Max Connections", FIELD_INT, 0),
+	FLD("CurrentMaxConnections", "Current Max Connections", FIELD_INT, 0),
+	FLD("CongestionControlAlgorithm", "Congestion Control Algorithm", FIELD_STR, 0),
+	FLD("IPv6Enabled", "IPv6 Enabled", FIELD_BOOL, 0),
+	FLD("CurrentIPv6Enabled", "Current IPv6 Enabled", FIELD_BOOL, 0),
+	FLD("State", "State", FIELD_INT, 0),
+	END
+};
+
+static const struct cmd_field route_fields[] = {
+	FLD("Network", "Network", FIELD_STR, 0),
+	FLD("Netmask", "Netmask", FIELD_STR, 0),
+	FLD("Gateway", "Gateway", FIELD_STR, 0),
+	FLD("Interface", "Interface", FIELD_STR, 0),
+	FLD("Source", "Source", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field ping_trace_fields[] = {
+	FLD("ReceivedBytes", "Received Bytes", FIELD_INT, 0),
+	FLD("Host", "Host", FIELD_STR, 0),
+	FLD("ICMPSeq", "ICMP Seq", FIELD_INT, 0),
+	FLD("TTL", "TTL", FIELD_INT, 0),
+	FLD("RoundtripTime", "Round-trip Time", FIELD_INT, "us"),
+	FLD("Dup", "Dup", FIELD_BOOL, 0),
+	FLD("Detail", "Detail", FIELD_STR, 0),
+	END
+};
+
+/* "Recieved" [sic]: the reference's own spelling in the summary. */
+static const struct cmd_field ping_summary_fields[] = {
+	FLD("HostAddr", "Host Addr", FIELD_STR, 0),
+	FLD("Transmitted", "Transmitted", FIELD_INT, 0),
+	FLD("Recieved", "Recieved", FIELD_INT, 0),
+	FLD("Duplicated", "Duplicated", FIELD_INT, 0),
+	FLD("PacketLost", "Packet Lost", FIELD_INT, 0),
+	FLD("RoundtripMin", "Round-trip Min", FIELD_INT, "us"),
+	FLD("RoundtripAvg", "Round-trip Avg", FIELD_INT, "us"),
+	FLD("RoundtripMax", "Round-trip Max", FIELD_INT, "us"),
+	END
+};
+
+static const struct cmd_field ping_fields[] = {
+	NESTED("Trace", "Trace", FIELD_STRUCT_LIST, ping_trace_fields, "VMKPingTrace"),
+	NESTED("Summary", "Summary", FIELD_STRUCT, ping_summary_fields, "VMKPingSummary"),
 	END
 };
 
@@ -336,10 +484,166 @@ static const struct cmd_opt pg_shaping_set_opts[] = {
 	END
 };
 
+
+/* ---- options: network ip, network diag ---- */
+
+#define IFACE_OPT(req, text) { "interface-name", 'i', CMD_STR, (req), 0, 0, (text) }
+#define NETSTACK_OPT(req, text) { "netstack", 'N', CMD_STR, (req), 0, 0, (text) }
+#define VMK_MTU_OPT \
+	{ "mtu", 'm', CMD_LONG, RANGE(1280, 9000), \
+	  "The MTU of the interface, in bytes. This value is in the range (1280 - 9000)" }
+
+static const struct cmd_opt iface_list_opts[] = {
+	NETSTACK_OPT(0, "List only the VMkernel network interfaces on this netstack."),
+	END
+};
+
+static const struct cmd_opt iface_one_opts[] = {
+	IFACE_OPT(REQ, "The name of the VMkernel network interface (vmkN)."),
+	END
+};
+
+static const struct cmd_opt iface_add_opts[] = {
+	{ "gateway", 'g', CMD_STR, 0, 0, 0,
+	  "The IPv4 gateway of the interface, with an IPv4 address given as --mac-address "
+	  "(vmk extension)." },
+	IFACE_OPT(0, "The name of the new interface: vmkN, N a number 0-9999. Default: the lowest "
+		  "free vmkN."),
+	{ "mac-address", 'M', CMD_STR, 0, 0, 0,
+	  "The MAC address of the interface (xx:xx:xx:xx:xx:xx; default: generated in "
+	  "00:50:56). An IPv4 address here is the interface's static IPv4 address." },
+	VMK_MTU_OPT,
+	NETSTACK_OPT(0, "The netstack of the interface (default defaultTcpipStack). An IPv4 "
+		     "netmask here is the netmask of the address given as --mac-address."),
+	{ "portgroup-name", 'p', CMD_STR, REQ, 0, 0,
+	  "The port group of a standard virtual switch to connect the interface to." },
+	END
+};
+
+static const struct cmd_opt iface_remove_opts[] = {
+	IFACE_OPT(0, "The name of the interface to remove."),
+	{ "portgroup-name", 'p', CMD_STR, 0, 0, 0,
+	  "Remove the interface on this port group (instead of --interface-name)." },
+	END
+};
+
+static const struct cmd_opt iface_set_opts[] = {
+	{ "enabled", 'e', CMD_BOOL, 0, 0, 0, "Enable or disable the interface." },
+	IFACE_OPT(REQ, "The name of the interface to change."),
+	VMK_MTU_OPT,
+	END
+};
+
+static const struct cmd_opt iface_filter_opts[] = {
+	IFACE_OPT(0, "Show only this interface."),
+	NETSTACK_OPT(0, "Show only the interfaces on this netstack."),
+	END
+};
+
+static const struct cmd_opt ipv4_set_opts[] = {
+	{ "gateway", 'g', CMD_STR, 0, 0, 0,
+	  "The gateway of this interface (with --type static): used by traffic that leaves "
+	  "through this interface, not part of the netstack's routing table." },
+	IFACE_OPT(REQ, "The name of the interface."),
+	{ "ipv4", 'I', CMD_STR, 0, 0, 0, "The static IPv4 address (with --type static)." },
+	{ "netmask", 'N', CMD_STR, 0, 0, 0, "The IPv4 netmask (with --type static)." },
+	{ "peer-dns", 'P', CMD_BOOL, 0, 0, 0,
+	  "Use the DNS servers the DHCP server gives (with --type dhcp)." },
+	{ "type", 't', CMD_STR, REQ, 0, 0,
+	  "How the interface gets its IPv4 settings: dhcp (from a DHCP server), none (no IPv4), "
+	  "static (requires --ipv4 and --netmask)." },
+	END
+};
+
+static const struct cmd_opt ipv6_set_opts[] = {
+	{ "enable-dhcpv6", 'd', CMD_BOOL, 0, 0, 0, "Use DHCPv6 to get IPv6 addresses." },
+	{ "enable-router-adv", 'r', CMD_BOOL, 0, 0, 0,
+	  "Configure IPv6 addresses from router advertisements." },
+	IFACE_OPT(REQ, "The name of the interface."),
+	{ "peer-dns", 'P', CMD_BOOL, 0, 0, 0, "Use the DNS servers the DHCPv6 server gives." },
+	END
+};
+
+static const struct cmd_opt ipv6_address_opts[] = {
+	IFACE_OPT(REQ, "The name of the interface."),
+	{ "ipv6", 'I', CMD_STR, REQ, 0, 0, "The IPv6 address and prefix length: X:X::X/len." },
+	END
+};
+
+static const struct cmd_opt ipv6_address_list_opts[] = {
+	IFACE_OPT(0, "Show only the addresses of this interface."),
+	END
+};
+
+static const struct cmd_opt tag_opts[] = {
+	IFACE_OPT(REQ, "The name of the interface."),
+	{ "tagname", 't', CMD_STR, REQ, 0, 0,
+	  "The tag: Management, VMotion, faultToleranceLogging, vSphereReplication, "
+	  "vSphereReplicationNFC, vSphereProvisioning, VSAN, VSANWitness, vSphereBackupNFC, PTP, "
+	  "NVMeTCP or NVMeRDMA." },
+	END
+};
+
+static const struct cmd_opt netstack_opts[] = {
+	NETSTACK_OPT(REQ, "The name of the netstack."),
+	END
+};
+
+static const struct cmd_opt netstack_set_opts[] = {
+	{ "ccalgo", 'c', CMD_STR, 0, 0, 0,
+	  "The TCP congestion control algorithm of the netstack: newreno or cubic." },
+	{ "ipv6enabled", 'i', CMD_BOOL, 0, 0, 0, "Enable or disable IPv6 on the netstack." },
+	{ "maxconn", 'm', CMD_LONG, RANGE(1, 1000000),
+	  "The maximum number of TCP connections of the netstack. This value is in the range "
+	  "(1 - 1000000)" },
+	NETSTACK_OPT(REQ, "The name of the netstack."),
+	END
+};
+
+static const struct cmd_opt route_list_opts[] = {
+	NETSTACK_OPT(0, "The netstack whose routes to list (default defaultTcpipStack)."),
+	END
+};
+
+static const struct cmd_opt route_opts[] = {
+	{ "gateway", 'g', CMD_STR, REQ, 0, 0, "The IPv4 address of the gateway." },
+	NETSTACK_OPT(0, "The netstack of the route (default defaultTcpipStack)."),
+	{ "network", 'n', CMD_STR, REQ, 0, 0,
+	  "The destination: default, or a network as a.b.c.d/len." },
+	END
+};
+
+static const struct cmd_opt ping_opts[] = {
+	{ "count", 'c', CMD_LONG, RANGE(1, 1000000), "Specify the number of packets to send." },
+	{ "debug", 'D', CMD_FLAG, 0, 0, 0, "VMKPing debug mode (not supported by vmk)." },
+	{ "df", 'd', CMD_FLAG, 0, 0, 0, "Set DF bit on IPv4 packets." },
+	{ "host", 'H', CMD_STR, 0, 0, 0,
+	  "Specify the host to send packets to. Required when not executing ping in debug "
+	  "mode (-D)" },
+	{ "interface", 'I', CMD_STR, 0, 0, 0, "Specify the outgoing interface." },
+	{ "interval", 'i', CMD_STR, 0, 0, 0,
+	  "Set the interval for sending packets in seconds." },
+	{ "ipv4", 0, CMD_FLAG, 0, 0, 0, "Ping with ICMPv4 echo requests." },
+	{ "ipv6", 0, CMD_FLAG, 0, 0, 0, "Ping with ICMPv6 echo requests." },
+	{ "netstack", 0, CMD_STR, 0, 0, 0,
+	  "Specify the TCP/IP netstack which the interface resides on" },
+	{ "nexthop", 'N', CMD_STR, 0, 0, 0,
+	  "Override the system's default route selection, in dotted quad notation. (IPv4 only. "
+	  "Requires interface option) (not supported by vmk)" },
+	{ "size", 's', CMD_LONG, RANGE(0, 65507), "Set the payload size of the packets to send." },
+	{ "ttl", 't', CMD_LONG, RANGE(1, 255), "Set IPv4 Time To Live or IPv6 Hop Limit" },
+	{ "wait", 'W', CMD_STR, 0, 0, 0,
+	  "Set the timeout to wait if no responses are received in seconds." },
+	END
+};
+
 /* ---- commands ---- */
 
 #define VS "network vswitch standard"
 #define PG VS " portgroup"
+#define IF "network ip interface"
+#define NS "network ip netstack"
+#define RT "network ip route ipv4"
 
 static const struct cmd cmds[] = {
 	{ "system version", "get", "Show the product name, version and build of the host.",
@@ -400,6 +704,52 @@ static const struct cmd cmds[] = {
 	  "PortgroupShapingPolicy", pg_shaping_fields },
 	{ PG " policy shaping", "set", "Override traffic shaping settings of a port group, or "
 	  "inherit them again (--use-vswitch).", pg_shaping_set_opts, OUT_NONE, 0, 0 },
+	{ "network diag", "ping", "Send ICMP echo requests to network hosts.", ping_opts,
+	  OUT_STRUCT, "VMKPing", ping_fields },
+	{ IF, "list", "List the VMkernel network interfaces currently known to the system.",
+	  iface_list_opts, OUT_STRUCT_LIST, "NetworkInterface", vmknic_fields },
+	{ IF, "get", "Show the details of one VMkernel network interface: its port, IPv4 and "
+	  "IPv6 addresses and tags.", iface_one_opts, OUT_STRUCT, "NetworkInterfaceDetails",
+	  vmknic_get_fields },
+	{ IF, "add", "Add a new VMkernel network interface.", iface_add_opts, OUT_NONE, 0, 0 },
+	{ IF, "remove", "Remove a VMkernel network interface.", iface_remove_opts, OUT_NONE,
+	  0, 0 },
+	{ IF, "set", "This command sets the enabled status and MTU size of a given VMkernel "
+	  "network interface.", iface_set_opts, OUT_NONE, 0, 0 },
+	{ IF " ipv4", "get", "Get IPv4 settings for VMkernel network interfaces.",
+	  iface_filter_opts, OUT_TABLE, "IPv4Interface", ipv4_fields },
+	{ IF " ipv4", "set", "Configure IPv4 setting for a given VMkernel network interface.",
+	  ipv4_set_opts, OUT_NONE, 0, 0 },
+	{ IF " ipv6", "get", "Get IPv6 settings for VMkernel network interfaces.",
+	  iface_filter_opts, OUT_TABLE, "IPv6Interface", ipv6_fields },
+	{ IF " ipv6", "set", "Configure IPv6 settings for a given VMkernel network interface.",
+	  ipv6_set_opts, OUT_NONE, 0, 0 },
+	{ IF " ipv6 address", "list", "List the static IPv6 addresses of the VMkernel network "
+	  "interfaces.", ipv6_address_list_opts, OUT_TABLE, "IPv6Address", ipv6_address_fields },
+	{ IF " ipv6 address", "add", "Add a static IPv6 address to a VMkernel network "
+	  "interface.", ipv6_address_opts, OUT_NONE, 0, 0 },
+	{ IF " ipv6 address", "remove", "Remove a static IPv6 address from a VMkernel network "
+	  "interface.", ipv6_address_opts, OUT_NONE, 0, 0 },
+	{ IF " tag", "add", "Adds a tag on a given VMkernel network interface.", tag_opts,
+	  OUT_NONE, 0, 0 },
+	{ IF " tag", "get", "Gets the tags set on the given VMkernel network interface.",
+	  iface_one_opts, OUT_STRUCT, "TagGet", tag_fields },
+	{ IF " tag", "remove", "Removes a tag from a given VMkernel network interface.", tag_opts,
+	  OUT_NONE, 0, 0 },
+	{ NS, "list", "List the netstack instances of the host.", no_opts, OUT_STRUCT_LIST,
+	  "NetStackInstance", netstack_list_fields },
+	{ NS, "add", "Add a new netstack instance (a TCP/IP stack of its own).", netstack_opts,
+	  OUT_NONE, 0, 0 },
+	{ NS, "remove", "Remove a netstack instance that no interface uses.", netstack_opts,
+	  OUT_NONE, 0, 0 },
+	{ NS, "get", "Get the settings of a netstack instance.", netstack_opts, OUT_STRUCT,
+	  "NetStackInstance", netstack_get_fields },
+	{ NS, "set", "Change the settings of a netstack instance.", netstack_set_opts, OUT_NONE,
+	  0, 0 },
+	{ RT, "list", "List the IPv4 routes of a netstack.", route_list_opts, OUT_TABLE,
+	  "IPv4Route", route_fields },
+	{ RT, "add", "Add an IPv4 route to a netstack.", route_opts, OUT_NONE, 0, 0 },
+	{ RT, "remove", "Remove an IPv4 route from a netstack.", route_opts, OUT_NONE, 0, 0 },
 	{ 0 }
 };
 

@@ -1274,6 +1274,29 @@ static void test_runner(void **state)
 		got += drain(fx->p[1]);
 	}
 	assert_int_equal(got, 10);
+
+	/* the control plane changes things while frames flow */
+	struct dp_policy pol;
+	struct dp_port_stats st;
+	dp_policy_default(&pol);
+	for (int i = 0; i < 300; i++) {
+		send(sock_peer(fx->p[0]), b, n, 0);
+		pol.security.allow_promiscuous = i & 1;
+		pol.shaping.enabled = i & 2;
+		pol.shaping.average_bps = pol.shaping.peak_bps = 1000000000;
+		pol.shaping.burst_bytes = 100000;
+		pg(fx, "VM Network", 0, &pol);
+		dp_port_get_stats(fx->p[0], &st);
+		dp_switch_fdb_dump(fx->sw, NULL, NULL);
+		if (i % 50 == 0)
+			drain(fx->p[1]);
+	}
+	for (int i = 0; i < 100 && st.in_frames < 410; i++) {
+		usleep(5000);
+		dp_port_get_stats(fx->p[0], &st);
+	}
+	assert_int_equal(st.in_frames, 410);
+	drain(fx->p[1]);
 	dp_runner_del(r, fx->p[0]);
 	send(sock_peer(fx->p[0]), b, n, 0);
 	usleep(20000);

@@ -331,7 +331,11 @@ void dp_runner_del(struct dp_runner *r, struct dp_port *p);
 int dp_runner_fd(struct dp_runner *r);
 /* Waits up to timeout_ms for frames and forwards them; frames handled. */
 int dp_runner_poll(struct dp_runner *r, int timeout_ms);
-/* Or let it run in a thread of its own. */
+/* Or let it run in a thread of its own, which after a frame keeps polling
+ * for busy_poll_us (default DP_BUSY_POLL_US; 0: always sleep) before it
+ * sleeps again (runner.c explains why). */
+#define DP_BUSY_POLL_US 100
+void dp_runner_set_busy_poll(struct dp_runner *r, unsigned usec);
 int dp_runner_start(struct dp_runner *r);
 void dp_runner_stop(struct dp_runner *r);
 

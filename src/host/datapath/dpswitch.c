@@ -2,7 +2,7 @@
  * vmk-dpswitch: the datapath on its own, for benchmarks and experiments
  * (vmkd embeds the library; this program is not installed).
  *
- *   vmk-dpswitch run [--seconds N] [--vlan N] [--mtu N]
+ *   vmk-dpswitch run [--seconds N] [--vlan N] [--mtu N] [--busy-poll US]
  *                    --tap NAME@NETNS[=MAC] ... [--uplink IF@NETNS] ...
  *       One switch, one port group (VLAN --vlan), a VMkernel-adapter port
  *       per --tap (the TAP is created in the named namespace, with the
@@ -93,6 +93,7 @@ static int split_spec(char *spec, char **name, char **netns, char **mac)
 struct run_cfg {
 	double seconds;
 	unsigned vlan, mtu;
+	int busy_poll;		/* -1: the default */
 	char *taps[MAX_PORTS], *uplinks[MAX_PORTS];
 	unsigned ntaps, nuplinks;
 };
@@ -194,6 +195,8 @@ static int cmd_run(struct run_cfg *c)
 	printf("ready\n");
 	fflush(stdout);
 	double end = c->seconds > 0 ? now_s() + c->seconds : 0;
+	if (c->busy_poll >= 0)
+		dp_runner_set_busy_poll(r.run, (unsigned)c->busy_poll);
 	if (dp_runner_start(r.run) < 0)
 		return 1;
 	while (!stop && (!end || now_s() < end))
@@ -273,7 +276,7 @@ static int cmd_blast(struct blast_cfg *b)
 static _Noreturn void usage(void)
 {
 	fprintf(stderr,
-		"usage: vmk-dpswitch run [--seconds N] [--vlan N] [--mtu N]\n"
+		"usage: vmk-dpswitch run [--seconds N] [--vlan N] [--mtu N] [--busy-poll US]\n"
 		"                        --tap NAME@NETNS[=MAC] ... [--uplink IF@NETNS] ...\n"
 		"       vmk-dpswitch blast --netns NS --dev IF --dst MAC [--size N] [--seconds N]\n");
 	exit(2);
@@ -283,6 +286,7 @@ static const struct option opts[] = {
 	{ "seconds", required_argument, NULL, 's' },
 	{ "vlan", required_argument, NULL, 'v' },
 	{ "mtu", required_argument, NULL, 'm' },
+	{ "busy-poll", required_argument, NULL, 'b' },
 	{ "tap", required_argument, NULL, 't' },
 	{ "uplink", required_argument, NULL, 'u' },
 	{ "netns", required_argument, NULL, 'n' },
@@ -301,6 +305,7 @@ static void parse(int argc, char **argv, struct run_cfg *c, struct blast_cfg *b)
 		case 's': c->seconds = b->seconds = atof(optarg); break;
 		case 'v': c->vlan = (unsigned)atoi(optarg); break;
 		case 'm': c->mtu = (unsigned)atoi(optarg); break;
+		case 'b': c->busy_poll = atoi(optarg); break;
 		case 't':
 			if (c->ntaps == MAX_PORTS)
 				usage();
@@ -325,7 +330,7 @@ static void parse(int argc, char **argv, struct run_cfg *c, struct blast_cfg *b)
 
 int main(int argc, char **argv)
 {
-	struct run_cfg c = { 0 };
+	struct run_cfg c = { .busy_poll = -1 };
 	struct blast_cfg b = { .size = 60, .seconds = 3 };
 
 	if (argc < 2)

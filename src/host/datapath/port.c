@@ -30,7 +30,7 @@ void dp_port_destroy(struct dp_port *p)
 
 void dp_port_get_stats(struct dp_port *p, struct dp_port_stats *out)
 {
-	struct dp_switch *sw = p->sw;
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
 
 	if (sw)
 		pthread_mutex_lock(&sw->lock);

@@ -16,6 +16,15 @@
  * puts dp_runner_fd in its own event loop and calls dp_runner_poll(r, 0)
  * when it is readable.
  *
+ * Busy polling: the thread keeps polling without sleeping for a while
+ * (DP_BUSY_POLL_US, 100 us, by default) after the last frame it handled,
+ * then sleeps in epoll_wait.  A TCP stream between two adapters is a
+ * ping-pong of segments and ACKs through this thread; sleeping between
+ * them puts a wakeup (and on a busy host a scheduling delay) on every
+ * hop.  Measured on a 2-CPU machine: TCP between two vmknics +30 % with
+ * 100 us.  The cost is at most that much spinning after each burst; an
+ * idle switch sleeps.
+ *
  * Ports come and go while the loop runs: each is registered in a slot and
  * the epoll data carries the slot number and a generation.  The loop
  * handles the events of one epoll_wait under the runner's mutex, and
@@ -57,6 +66,7 @@ struct dp_runner {
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
+	atomic_uint busy_poll_us;
 };
 
 static int watch(int epfd, int fd, uint64_t data)
@@ -87,6 +97,7 @@ struct dp_runner *dp_runner_new(void)
 	if (!r)
 		return NULL;
 	r->epfd = r->evfd = -1;
+	atomic_init(&r->busy_poll_us, DP_BUSY_POLL_US);
 	pthread_mutex_init(&r->lock, NULL);
 	if (runner_setup(r) < 0) {
 		dp_runner_free(r);
@@ -257,16 +268,22 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+void dp_runner_set_busy_poll(struct dp_runner *r, unsigned usec)
+{
+	atomic_store(&r->busy_poll_us, usec);
+}
+
+/* Polls without sleeping for busy_poll_us after the last frame, then
+ * sleeps in epoll_wait until the next one. */
 static void *runner_main(void *arg)
 {
 	struct dp_runner *r = arg;
 	uint64_t busy_until = 0;
-	const char *e = getenv("DP_SPIN_US");
-	uint64_t spin = e ? strtoull(e, NULL, 10) : 0;
 
 	while (!atomic_load(&r->stop)) {
-		bool spinning = spin && mono_us() < busy_until;
-		if (dp_runner_poll(r, spinning ? 0 : 1000) > 0)
+		unsigned spin = atomic_load(&r->busy_poll_us);
+		bool busy = spin && mono_us() < busy_until;
+		if (dp_runner_poll(r, busy ? 0 : 1000) > 0 && spin)
 			busy_until = mono_us() + spin;
 	}
 	return NULL;

@@ -259,7 +259,7 @@ static int ports_reserve(struct dp_switch *sw)
 
 static void port_insert(struct dp_switch *sw, struct dp_port *p)
 {
-	p->sw = sw;
+	__atomic_store_n(&p->sw, sw, __ATOMIC_RELEASE);
 	p->id = sw->next_id++;
 	p->queued = false;
 	p->seen_gen = 0;
@@ -372,7 +372,7 @@ static void detach_locked(struct dp_switch *sw, struct dp_port *p)
 	dp_fdb_flush_port(&sw->fdb, p);
 	if (p->pg)
 		p->pg->nports--;
-	p->sw = NULL;
+	__atomic_store_n(&p->sw, NULL, __ATOMIC_RELEASE);
 	p->pg = NULL;
 	if (p->uplink)
 		update_teams(sw);
@@ -381,7 +381,7 @@ static void detach_locked(struct dp_switch *sw, struct dp_port *p)
 
 void dp_switch_detach(struct dp_port *p)
 {
-	struct dp_switch *sw = p->sw;
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
 
 	if (!sw)
 		return;
@@ -409,7 +409,7 @@ static int set_mac_locked(struct dp_switch *sw, struct dp_port *p,
 
 int dp_port_set_effective_mac(struct dp_port *p, const uint8_t mac[6])
 {
-	struct dp_switch *sw = p->sw;
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
 
 	if (!sw) {
 		memcpy(p->effective_mac, mac, 6);
@@ -423,7 +423,7 @@ int dp_port_set_effective_mac(struct dp_port *p, const uint8_t mac[6])
 
 void dp_switch_set_link(struct dp_port *p, bool up)
 {
-	struct dp_switch *sw = p->sw;
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
 
 	if (!sw) {
 		p->link_up = up;
@@ -440,7 +440,7 @@ void dp_switch_set_link(struct dp_port *p, bool up)
 
 void dp_port_announce(struct dp_port *p)
 {
-	struct dp_switch *sw = p->sw;
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
 
 	if (!sw)
 		return;
@@ -452,7 +452,7 @@ void dp_port_announce(struct dp_port *p)
 
 struct dp_port *dp_port_uplink(struct dp_port *p)
 {
-	struct dp_switch *sw = p->sw;
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
 	struct dp_port *up = NULL;
 	uint8_t buf[DP_ETH_HLEN] = { 0 };
 	struct dp_frame f = { .data = buf, .len = sizeof(buf) };

@@ -1,0 +1,299 @@
+/*
+ * VMkernel adapters in the kernel (see vmknic_rt.h).  A table of the
+ * live adapters: name, stack, TAP.  Applying a configuration is
+ * idempotent and touches only what differs, so that an unchanged address
+ * keeps its connected route (and the routes through it) while the MTU or
+ * another address changes:
+ *
+ *   MTU, then link up or down (enabled), then the IPv6 sysctls
+ *   (accept_ra, autoconf from "router advertisements"), then the IPv4
+ *   address (STATIC: the one in the store; DHCP, NONE: none), the static
+ *   IPv6 addresses (added without duplicate address detection, so they
+ *   are usable at once; link-local ones belong to the kernel), and last
+ *   the per-adapter gateway route.
+ *
+ * DHCP is recorded, not run: an adapter of type DHCP has no IPv4 address
+ * until a DHCP client is added (docs/vmkd.md).
+ */
+#include "vmknic_rt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "switching.h"
+#include "vmklog.h"
+#include "vmknic_tap.h"
+
+struct live {
+	char name[IFNAMSIZ];
+	char stack[STACK_NAME_MAX + 1];
+	struct vmknic_tap tap;
+};
+
+static struct live *lives;
+static size_t nr_lives, cap_lives;
+
+__attribute__((format(printf, 4, 5)))
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static struct live *find(const char *name)
+{
+	for (size_t i = 0; i < nr_lives; i++)
+		if (strcmp(lives[i].name, name) == 0)
+			return &lives[i];
+	return NULL;
+}
+
+bool vmknic_rt_exists(const char *name)
+{
+	return find(name) != NULL;
+}
+
+int vmknic_rt_ifindex(const char *name)
+{
+	struct live *l = find(name);
+	return l ? l->tap.ifindex : 0;
+}
+
+static struct live *add_live(void)
+{
+	if (nr_lives == cap_lives) {
+		size_t cap = cap_lives ? cap_lives * 2 : 16;
+		struct live *p = realloc(lives, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		lives = p;
+		cap_lives = cap;
+	}
+	return &lives[nr_lives++];
+}
+
+static void drop_live(struct live *l)
+{
+	*l = lives[--nr_lives];
+}
+
+static bool mac_bytes(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return true;
+}
+
+/* ---- addresses ---- */
+
+static bool same_prefix(const struct nl_prefix *a, const struct nl_prefix *b)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+	return a->family == b->family && a->len == b->len && memcmp(&a->addr, &b->addr, n) == 0;
+}
+
+static bool wanted(const struct nl_prefix *p, const struct nl_prefix *want, int nwant)
+{
+	for (int i = 0; i < nwant; i++)
+		if (same_prefix(p, &want[i]))
+			return true;
+	return false;
+}
+
+/* Makes the addresses of family on idx exactly want[] (IPv6: link-local
+ * ones left alone). */
+static int sync_addrs(struct nl *nl, int idx, int family, const struct nl_prefix *want,
+		      int nwant, uint32_t flags)
+{
+	struct nl_addr *have;
+	size_t n;
+	int r = nl_addr_list(nl, idx, family, &have, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct nl_prefix *p = &have[i].prefix;
+		if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&p->addr.v6))
+			continue;
+		if (!wanted(p, want, nwant))
+			r = nl_addr_del(nl, idx, p);
+	}
+	for (int i = 0; r >= 0 && i < nwant; i++) {
+		bool present = false;
+		for (size_t k = 0; k < n; k++)
+			present |= same_prefix(&have[k].prefix, &want[i]);
+		if (!present)
+			r = nl_addr_add(nl, idx, &want[i], flags);
+	}
+	free(have);
+	return r;
+}
+
+static int ipv4_want(const struct vmknic_cfg *c, struct nl_prefix *p)
+{
+	struct in_addr a;
+	int len = ip4_mask_len(c->ipv4_netmask);
+
+	if (strcmp(c->ipv4_type, "STATIC") != 0 || !ip4_parse(c->ipv4_address, &a) || len < 0)
+		return 0;
+	*p = (struct nl_prefix){ .family = AF_INET, .addr.v4 = a, .len = (uint8_t)len };
+	return 1;
+}
+
+static int sync_ipv4(struct nl *nl, int idx, const struct vmknic_cfg *c)
+{
+	struct nl_prefix p;
+	int n = ipv4_want(c, &p);
+	return sync_addrs(nl, idx, AF_INET, &p, n, 0);
+}
+
+static int sync_ipv6(struct nl *nl, int idx, const struct vmknic_cfg *c)
+{
+	if (!netstack_ipv6_enabled(c->netstack))
+		return 0;
+	return sync_addrs(nl, idx, AF_INET6, c->ipv6, c->nipv6, IFA_F_NODAD);
+}
+
+/* ---- the per-adapter gateway ---- */
+
+static unsigned gw_metric(const char *name)
+{
+	return VMKNIC_GW_METRIC + (unsigned)strtoul(name + 3, NULL, 10);
+}
+
+static int drop_gateway(struct nl *nl, int idx)
+{
+	struct nl_route *rt;
+	size_t n;
+	int r = nl_route_list(nl, AF_INET, &rt, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (rt[i].protocol == RTPROT_VMK_ADAPTER && rt[i].oif == idx)
+			r = nl_route_del(nl, &rt[i]);
+	free(rt);
+	return r == -ESRCH ? 0 : r;
+}
+
+static int sync_gateway(struct nl *nl, int idx, const struct vmknic_cfg *c)
+{
+	struct nl_route rt = { .dst.family = AF_INET, .has_gw = true, .oif = idx,
+			       .metric = gw_metric(c->name), .protocol = RTPROT_VMK_ADAPTER };
+	struct nl_prefix p;
+	int r = drop_gateway(nl, idx);
+
+	if (r < 0 || !c->enabled || !ipv4_want(c, &p) || !ip4_parse(c->ipv4_gateway, &rt.gw.v4))
+		return r;
+	return nl_route_replace(nl, &rt);
+}
+
+/* ---- sysctls ---- */
+
+static void ipv6_sysctls(const struct vmknic_cfg *c)
+{
+	static const char *const keys[] = { "accept_ra", "autoconf" };
+	char key[64];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(key, sizeof(key), "ipv6/conf/%s/%s", c->name, keys[i]);
+		int r = stackns_sysctl(c->netstack, key, c->ipv6_ra ? "1" : "0");
+		if (r < 0 && r != -ENOENT)
+			vmklog_warn("Vmknic", "%s: cannot set %s: %s", c->name, key, strerror(-r));
+	}
+}
+
+/* ---- applying a configuration ---- */
+
+int vmknic_rt_apply(const struct vmknic_cfg *c, char *err, size_t errlen)
+{
+	struct live *l = find(c->name);
+	const struct stackns *st = stackns_get(c->netstack);
+
+	if (!l || !st || strcmp(l->stack, c->netstack) != 0)
+		return fail(err, errlen, -ENODEV, "%s has no TAP in netstack %s", c->name,
+			    c->netstack);
+	struct nl *nl = st->nl;
+	int idx = l->tap.ifindex;
+	int r = nl_link_set_mtu(nl, idx, (unsigned)c->mtu);
+	if (r >= 0)
+		r = nl_link_set_up(nl, idx, c->enabled);
+	if (r >= 0)
+		ipv6_sysctls(c);
+	if (r >= 0)
+		r = sync_ipv4(nl, idx, c);
+	if (r >= 0)
+		r = sync_ipv6(nl, idx, c);
+	if (r >= 0)
+		r = sync_gateway(nl, idx, c);
+	return r < 0 ? fail(err, errlen, r, "%s", nl_error(nl)) : 0;
+}
+
+static int make_tap(const struct vmknic_cfg *c, const struct stackns *st, const uint8_t *mac,
+		    struct vmknic_tap *tap, char *err, size_t errlen)
+{
+	struct vmknic_tap_cfg tc = {
+		.name = c->name, .mac = mac, .mtu = (unsigned)c->mtu, .up = c->enabled,
+		.home = stackns_home(), .stack = st->nl, .stack_fd = st->fd,
+	};
+	return vmknic_tap_create(&tc, tap, err, errlen);
+}
+
+int vmknic_rt_create(const struct vmknic_cfg *c, char *err, size_t errlen)
+{
+	const struct stackns *st = stackns_get(c->netstack);
+	uint8_t mac[6];
+
+	if (find(c->name))
+		return fail(err, errlen, -EEXIST, "%s already has a TAP", c->name);
+	if (!st || !mac_bytes(c->mac, mac))
+		return fail(err, errlen, -EINVAL, "%s: netstack %s is not realized", c->name,
+			    c->netstack);
+	struct live *l = add_live();
+	if (!l)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	snprintf(l->name, sizeof(l->name), "%s", c->name);
+	snprintf(l->stack, sizeof(l->stack), "%s", c->netstack);
+	int r = make_tap(c, st, mac, &l->tap, err, errlen);
+	if (r >= 0)
+		r = vmknic_rt_apply(c, err, errlen);
+	if (r < 0) {
+		vmknic_tap_close(&l->tap);
+		drop_live(l);
+		return r;
+	}
+	if (switching_attach_vmknic(c->name, c->portgroup, l->tap.fd, mac) < 0)
+		vmklog_warn("Vmknic", "%s: the switch of port group '%s' did not take its port",
+			    c->name, c->portgroup);
+	return 0;
+}
+
+void vmknic_rt_destroy(const char *name)
+{
+	struct live *l = find(name);
+
+	if (!l)
+		return;
+	switching_detach_vmknic(name);
+	vmknic_tap_close(&l->tap);
+	drop_live(l);
+}
+
+void vmknic_rt_shutdown(void)
+{
+	while (nr_lives)
+		vmknic_rt_destroy(lives[0].name);
+	free(lives);
+	lives = NULL;
+	cap_lives = 0;
+}
