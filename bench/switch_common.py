@@ -39,9 +39,10 @@ class Topology:
     """Base: namespaces a and b with one interface each (dev_a, dev_b)."""
 
     name = "?"
+    tag = ""           # distinguishes topologies that are up side by side
 
     def __init__(self):
-        self.ns_a, self.ns_b = PREFIX + "a", PREFIX + "b"
+        self.ns_a, self.ns_b = PREFIX + self.tag + "a", PREFIX + self.tag + "b"
         self.extra_ns = []
 
     def _namespaces(self, names):
@@ -62,6 +63,7 @@ class Topology:
 
 class VmkSwitch(Topology):
     name = "vmk vSwitch (TAP-TAP)"
+    tag = "v"
 
     def __enter__(self):
         self.dev_a, self.dev_b = "vmk1", "vmk2"
@@ -84,10 +86,11 @@ class VmkSwitch(Topology):
 
 class LinuxBridge(Topology):
     name = "Linux bridge (veth-veth)"
+    tag = "l"
 
     def __enter__(self):
         self.dev_a, self.dev_b = "eth0", "eth0"
-        br = PREFIX + "br"
+        br = PREFIX + self.tag + "br"
         self.extra_ns = [br]
         self._namespaces([self.ns_a, self.ns_b, br])
         sh("ip -n %s link add br0 type bridge && ip -n %s link set br0 up" % (br, br))
@@ -100,6 +103,20 @@ class LinuxBridge(Topology):
 
 
 TOPOLOGIES = (VmkSwitch, LinuxBridge)
+
+
+def interleaved(measure, runs):
+    """Brings both topologies up side by side and alternates the runs
+    between them (vSwitch, bridge, vSwitch, ...), so that whatever else
+    the machine is doing weighs on both alike.  Returns {name: [values]}."""
+    import contextlib
+    with contextlib.ExitStack() as stack:
+        topos = [stack.enter_context(cls()) for cls in TOPOLOGIES]
+        result = {t.name: [] for t in topos}
+        for _ in range(runs):
+            for t in topos:
+                result[t.name].append(measure(t))
+        return result
 
 
 def preflight():

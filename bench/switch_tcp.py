@@ -2,9 +2,10 @@
 """TCP throughput between two namespaces through vmk's vSwitch datapath
 (two VMkernel-adapter TAPs with virtio-net headers and TSO, forwarded by
 vmk-dpswitch) against the same two namespaces joined by a Linux bridge
-with veths.  iperf3, one stream, RUNS runs of SECONDS each, median.
+with veths.  iperf3, one stream, RUNS runs of SECONDS each, alternating
+between the two, median.
 
-usage: bench/switch_tcp.py [SECONDS [RUNS]]   (default 5 3; as root)
+usage: bench/switch_tcp.py [SECONDS [RUNS]]   (default 5 5; as root)
 
 The goal (issue 3) is a ratio >= 1.0.  Both peers share this machine's
 CPUs with iperf3's two ends; the bridge forwards in the sender's softirq
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from switch_common import IP_B, TOPOLOGIES, ns_exec, preflight
+from switch_common import IP_B, TOPOLOGIES, interleaved, ns_exec, preflight
 
 
 def iperf(topo, seconds):
@@ -30,20 +31,17 @@ def iperf(topo, seconds):
 
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     preflight()
     if not shutil.which("iperf3"):
         sys.exit("needs iperf3 (apt-get install iperf3)")
-    result = {}
+    result = interleaved(lambda t: iperf(t, seconds), runs)
     for cls in TOPOLOGIES:
-        with cls() as topo:
-            result[cls.name] = [iperf(topo, seconds) for _ in range(runs)]
         print("  %-28s %s Gbit/s  (median %.2f)" % (
             cls.name, " ".join("%.2f" % g for g in result[cls.name]),
-            statistics.median(result[cls.name])), flush=True)
+            statistics.median(result[cls.name])))
     vmk, br = (statistics.median(result[c.name]) for c in TOPOLOGIES)
     print("TCP throughput ratio vSwitch/bridge: %.2f" % (vmk / br))
-
 
 if __name__ == "__main__":
     main()

@@ -5,9 +5,12 @@
  *
  * Start: compute the instance paths, take the instance lock, open
  * vmkernel.log and the store (a first start creates the defaults of a new
- * host in the same transaction as the schema), look at the NICs, then
- * serve the API on the Unix socket from the event loop.  Stop: close the
- * socket, remove it and the pid file.  A kill -9 skips the cleanup and
+ * host in the same transaction as the schema), look at the NICs, start
+ * the datapath, build the TCP/IP stacks, VMkernel adapters and routes
+ * from the store (net/realize.c), then serve the API on the Unix socket
+ * from the event loop.  Stop: close the socket, close the adapters' TAPs
+ * (the devices vanish; the stacks' namespaces stay for the next start),
+ * stop the datapath, remove the socket and the pid file.  A kill -9 skips the cleanup and
  * loses nothing: every acknowledged change is committed, the lock dies
  * with the process, and the next start replaces the stale socket.
  */
@@ -26,6 +29,7 @@
 #include "instance.h"
 #include "log.h"
 #include "loop.h"
+#include "net/ip.h"
 #include "net/model.h"
 #include "store.h"
 #include "switching.h"
@@ -151,6 +155,11 @@ static void register_handlers(void)
 	vswitch_register();
 	portgroup_register();
 	policy_register();
+	netstack_register();
+	vmknic_register();
+	vmknic_ip_register();
+	vmknic_tag_register();
+	route_register();
 }
 
 int main(int argc, char **argv)
@@ -175,11 +184,13 @@ int main(int argc, char **argv)
 		die("cannot set up the event loop: %s", strerror(errno));
 	if (switching_start() < 0)
 		die("cannot start the datapath (see vmkernel.log)");
+	net_realize(in.name);
 	if (api_listen(in.sock_path, err, sizeof(err)) < 0)
 		die("%s", err);
 	vmklog("Init", "serving the API on %s", in.sock_path);
 	loop_run();
 	api_close();
+	net_unrealize();
 	switching_stop();
 	instance_cleanup(&in);
 	store_close();

@@ -242,3 +242,144 @@ def shared_host():
     h = Host().start()
     yield h
     h.close()
+
+
+# ---- several hosts on one machine: cables, a physical switch, stacks, vmkping ----
+#
+# For the datapath tests (test_vmkd_datapath.py, test_vmkd_multihost.py).
+# Uplinks are veth pairs between the hosts' namespaces (a cable), or from a
+# host to a Linux bridge in a namespace of the test's (a physical switch,
+# VLAN-unaware: tagged frames cross it as they are).  Nothing here touches
+# the machine's own interfaces, and no namespace has a route out.
+
+VMKPING = os.path.join(BUILD, "src", "cli", "vmkping")
+VS = ("network", "vswitch", "standard")
+DEFAULT_STACK = "defaultTcpipStack"
+
+
+def wire(a, b, nic_a="vmnic0", nic_b="vmnic0", up=True):
+    """A cable: a veth pair with nic_a in host a's namespace and nic_b in
+    host b's.  It goes away with either namespace."""
+    subprocess.run(["ip", "link", "add", nic_a, "netns", a.ns, "type", "veth", "peer", "name",
+                    nic_b, "netns", b.ns], check=True)
+    if up:
+        set_link(a, nic_a, True)
+        set_link(b, nic_b, True)
+
+
+def set_link(host, nic, up):
+    subprocess.run(["ip", "-n", host.ns, "link", "set", nic, "up" if up else "down"], check=True)
+
+
+class Fabric:
+    """A physical switch: a Linux bridge in a namespace of its own."""
+
+    def __init__(self):
+        self.ns = "vmkf-" + uuid.uuid4().hex[:8]
+        self.nports = 0
+        subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        subprocess.run(["ip", "-n", self.ns, "link", "add", "br0", "type", "bridge"], check=True)
+        subprocess.run(["ip", "-n", self.ns, "link", "set", "br0", "up"], check=True)
+
+    def plug(self, host, nic="vmnic0"):
+        port = "f%d" % self.nports
+        self.nports += 1
+        subprocess.run(["ip", "link", "add", nic, "netns", host.ns, "type", "veth", "peer",
+                        "name", port, "netns", self.ns], check=True)
+        subprocess.run(["ip", "-n", self.ns, "link", "set", port, "master", "br0", "up"],
+                       check=True)
+        set_link(host, nic, True)
+
+    def close(self):
+        subprocess.run(["ip", "netns", "del", self.ns], check=False)
+
+
+def stack_ns(host, stack=DEFAULT_STACK):
+    """The network namespace of one of the host's TCP/IP stacks."""
+    return host.ns if stack == DEFAULT_STACK else "vmk-%s-%s" % (host.name, stack)
+
+
+def close_hosts(*hosts):
+    """Closes hosts and removes the namespaces of their stacks."""
+    for h in hosts:
+        h.close()
+        prefix = "vmk-%s-" % h.name
+        for ns in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
+            if ns.startswith(prefix):
+                subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def vmkping(host, *args, timeout=60):
+    p = subprocess.run([VMKPING, "--instance", host.name] + list(args), env=host.env,
+                       capture_output=True, text=True, timeout=timeout)
+    return Result(p)
+
+
+def ping_stats(result):
+    """(transmitted, received) from vmkping's summary line."""
+    m = re.search(r"(\d+) packets transmitted, (\d+) packets received", result.out)
+    assert m, result
+    return int(m.group(1)), int(m.group(2))
+
+
+def ping_ok(host, *args, deadline=10):
+    """Pings (vmkping ARGS -c 1) until a reply comes or `deadline` seconds
+    pass, for a network that is still settling (links coming up, ARP)."""
+    end = time.monotonic() + deadline
+    while True:
+        r = vmkping(host, "-c", "1", "-W", "1", *args)
+        if r.rc == 0 or time.monotonic() > end:
+            return r.rc == 0
+        time.sleep(0.2)
+
+
+def add_vswitch(host, name="vSwitch1", uplinks=("vmnic0",), mtu=None):
+    host.ok(*VS, "add", "-v", name)
+    for u in uplinks:
+        host.ok(*VS, "uplink", "add", "-v", name, "-u", u)
+    if mtu:
+        host.ok(*VS, "set", "-v", name, "-m", str(mtu))
+
+
+def add_portgroup(host, pg, vswitch="vSwitch1", vlan=None):
+    host.ok(*VS, "portgroup", "add", "-v", vswitch, "-p", pg)
+    if vlan is not None:
+        host.ok(*VS, "portgroup", "set", "-p", pg, "-v", str(vlan))
+
+
+def add_netstack(host, stack):
+    if stack != DEFAULT_STACK and stack not in [
+            s["Key"] for s in host.json("network", "ip", "netstack", "list")]:
+        host.ok("network", "ip", "netstack", "add", "-N", stack)
+
+
+def add_vmknic(host, vmk, pg, ip, stack=DEFAULT_STACK, mtu=None, mask="255.255.255.0"):
+    """A VMkernel adapter with a static IPv4 address, made with esxcli."""
+    add_netstack(host, stack)
+    args = ["network", "ip", "interface", "add", "-i", vmk, "-p", pg, "-N", stack]
+    if mtu:
+        args += ["-m", str(mtu)]
+    host.ok(*args)
+    host.ok("network", "ip", "interface", "ipv4", "set", "-i", vmk, "-t", "static",
+            "-I", ip, "-N", mask)
+
+
+def link_info(ns, dev):
+    out = subprocess.run(["ip", "-j", "-s", "-n", ns, "link", "show", "dev", dev],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)[0]
+
+
+def tx_packets(host, nic):
+    return link_info(host.ns, nic)["stats64"]["tx"]["packets"]
+
+
+def wait_link(host, nic, up=True, timeout=10):
+    """Waits until the NIC's link (operstate) is up or down, as vmkd sees it."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if (link_info(host.ns, nic)["operstate"] == "UP") == up:
+            time.sleep(0.3)  # vmkd hears of it through rtnetlink
+            return
+        time.sleep(0.05)
+    raise AssertionError("%s of %s did not go %s" % (nic, host.name, "up" if up else "down"))

@@ -28,7 +28,8 @@
  * has an fd.  To remove it: dp_runner_del, dp_switch_detach,
  * dp_port_destroy, in that order.
  *
- * Functions returning int return 0 or a negative errno.
+ * Functions returning int return 0 or a negative errno; err/errlen
+ * arguments take a buffer of at least one byte for a one-line message.
  */
 #ifndef VMK_DATAPATH_H
 #define VMK_DATAPATH_H
@@ -72,8 +73,10 @@ struct dp_teaming {
 	enum dp_lb lb;
 	bool notify_switches;	/* send RARP for the MACs that moved to another uplink */
 	bool failback;		/* a recovered active uplink takes its slot back */
+	/* Uplink port names, in order; an uplink in neither list is unused
+	 * by the group (and a name not attached yet counts as down). */
 	unsigned n_active, n_standby;
-	char active[DP_TEAM_MAX][DP_NAME_MAX];	/* uplink port names, in order */
+	char active[DP_TEAM_MAX][DP_NAME_MAX];
 	char standby[DP_TEAM_MAX][DP_NAME_MAX];
 };
 

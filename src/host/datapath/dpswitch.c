@@ -135,7 +135,8 @@ static int add_uplink(struct rig *r, char *spec)
 	struct dp_port *p = dp_packet_port_new(name, name, netns, err, sizeof(err));
 	if (!p)
 		return fprintf(stderr, "vmk-dpswitch: %s\n", err), -1;
-	dp_switch_attach_uplink(r->sw, p);
+	if (dp_switch_attach_uplink(r->sw, p) < 0)
+		return fprintf(stderr, "vmk-dpswitch: cannot attach %s\n", name), -1;
 	r->ports[r->n++] = p;
 	return 0;
 }

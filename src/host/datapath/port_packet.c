@@ -281,8 +281,9 @@ struct dp_port *dp_packet_port_new(const char *name, const char *ifname,
 			 ifname ? ifname : "");
 		return NULL;
 	}
+	err[0] = 0;
 	int fd = dp_in_netns(netns, packet_open_here, &a);
-	if (fd < -1)
+	if (fd < 0 && !err[0])		/* the opener did not run */
 		snprintf(err, errlen, "uplink %s: cannot enter network namespace %s: %s",
 			 ifname, netns, strerror(-fd));
 	if (fd < 0)

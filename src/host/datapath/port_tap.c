@@ -138,8 +138,9 @@ int dp_tap_open(const char *name, const char *netns, char *err, size_t errlen)
 			 name ? name : "", IFNAMSIZ - 1);
 		return -1;
 	}
+	err[0] = 0;
 	int fd = dp_in_netns(netns, tap_open_here, &a);
-	if (fd < -1)
+	if (fd < 0 && !err[0])		/* the opener did not run */
 		snprintf(err, errlen, "TAP %s: cannot enter network namespace %s: %s",
 			 name, netns, strerror(-fd));
 	return fd < 0 ? -1 : fd;

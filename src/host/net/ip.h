@@ -13,12 +13,20 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
 #include "ipaddr.h"
 #include "netlink.h"
 #include "stackns.h"
+
+/* For helpers that fail through api_fail(): `return API_ERR(api_invalid(...));`
+ * gives -1 (api_fail() itself returns NULL, which a json_t * result
+ * cannot tell from success). */
+#define API_ERR(call) ((void)(call), -1)
+/* The same for helpers that return an id: 0. */
+#define API_ERR0(call) ((void)(call), 0)
 
 void netstack_register(void);
 void vmknic_register(void);
@@ -52,9 +60,17 @@ long long vmknic_id(const char *name);
 /* "Invalid --interface-name 'vmk9': no such VMkernel network interface" */
 json_t *err_no_vmknic(const char *name);
 /* Brings the kernel side of the adapter to the store's state (after the
- * handler's change), then the routes of its stack.  NULL on success, or
- * the api_fail() result. */
-json_t *vmknic_apply(const char *name);
+ * handler's change), then the routes of its stack.  0, or -1 after
+ * api_fail(). */
+int vmknic_apply(const char *name);
+/* The adapter of stack id with static IPv4 address ip, other than self:
+ * true and its name in owner. */
+bool vmknic_ipv4_owner(long long stack, const char *ip, long long self, char *owner,
+		       size_t len);
+/* Adds the IPv4 fields of `ipv4 get` (address, netmask, broadcast, type,
+ * gateway; 0.0.0.0 where unset) to o. */
+void vmknic_ipv4_fields(json_t *o, const char *type, const char *addr, const char *mask,
+			const char *gw);
 
 /* Stacks (netstack.c). */
 long long netstack_id(const char *name);

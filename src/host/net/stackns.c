@@ -5,6 +5,15 @@
  * vmk-INSTANCE-STACK; creating one goes through netns_create(), which
  * leaves the new namespace's "lo" down, so it is brought up here: the
  * stack's own addresses (vmkping to an adapter of the stack) go over it.
+ *
+ * Names are made, opened and deleted in the machine's mount namespace
+ * (PID 1's), not necessarily vmkd's own: `ip netns exec NS vmkd` runs
+ * vmkd in a mount namespace of its own whose mounts do not propagate
+ * back, and a name bind-mounted there would be an empty file for
+ * everyone else (`ip netns exec vmk-...`, vmkping, esxcli diag ping).  A
+ * short-lived thread unshares its filesystem context, enters PID 1's
+ * mount namespace and does the work there; where that is not allowed,
+ * vmkd's own mount namespace is used.
  */
 #include "stackns.h"
 
@@ -12,10 +21,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "netns.h"
@@ -36,6 +48,49 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+/* ---- the machine's mount namespace ---- */
+
+struct mnt_job {
+	int fd;
+	int (*fn)(void *);
+	void *arg;
+	int ret;
+	bool entered;
+};
+
+static void *mnt_thread(void *p)
+{
+	struct mnt_job *j = p;
+
+	if (unshare(CLONE_FS) == 0 && setns(j->fd, CLONE_NEWNS) == 0) {
+		j->entered = true;
+		j->ret = j->fn(j->arg);
+	}
+	return NULL;
+}
+
+/* Runs fn(arg) in PID 1's mount namespace, or here when this is it or
+ * it cannot be entered. */
+static int in_host_mounts(int (*fn)(void *), void *arg)
+{
+	struct stat self, init;
+	struct mnt_job job = { .fn = fn, .arg = arg };
+	pthread_t t;
+
+	if (stat("/proc/self/ns/mnt", &self) < 0 || stat("/proc/1/ns/mnt", &init) < 0 ||
+	    (self.st_ino == init.st_ino && self.st_dev == init.st_dev))
+		return fn(arg);
+	job.fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (job.fd < 0 || pthread_create(&t, NULL, mnt_thread, &job) != 0) {
+		if (job.fd >= 0)
+			close(job.fd);
+		return fn(arg);
+	}
+	pthread_join(t, NULL);
+	close(job.fd);
+	return job.entered ? job.ret : fn(arg);
 }
 
 static void ns_name(const char *stack, char *buf, size_t len)
@@ -67,20 +122,45 @@ struct nl *stackns_home(void)
 	return stacks[0].nl;
 }
 
+struct open_job {
+	const char *ns;
+	bool reused, created;
+};
+
+/* The existing name, or a new one; an fd of the namespace. */
+static int open_or_create(void *p)
+{
+	struct open_job *j = p;
+
+	j->reused = netns_exists(j->ns);
+	if (!j->reused) {
+		int r = netns_create(j->ns);
+		if (r < 0)
+			return r;
+		j->created = true;
+	}
+	return netns_open(j->ns);
+}
+
+static int delete_name(void *ns)
+{
+	return netns_delete(ns);
+}
+
 /* The stack's namespace: the existing name, or a new one. */
 static int open_ns(const char *ns, char *err, size_t errlen)
 {
-	if (netns_exists(ns)) {
+	struct open_job job = { .ns = ns };
+	int fd = in_host_mounts(open_or_create, &job);
+
+	if (fd < 0 && job.created)
+		in_host_mounts(delete_name, (void *)ns);
+	if (fd < 0)
+		return fail(err, errlen, fd, "cannot %s namespace %s: %s",
+			    job.reused ? "open" : "create", ns, strerror(-fd));
+	if (job.reused)
 		vmklog("Netstack", "reusing the namespace %s left from an earlier run", ns);
-	} else {
-		int r = netns_create(ns);
-		if (r < 0)
-			return fail(err, errlen, r, "cannot create namespace %s: %s", ns,
-				    strerror(-r));
-	}
-	int fd = netns_open(ns);
-	return fd < 0 ? fail(err, errlen, fd, "cannot open namespace %s: %s", ns,
-			     strerror(-fd)) : fd;
+	return fd;
 }
 
 static int loopback_up(struct nl *nl, char *err, size_t errlen)
@@ -140,7 +220,7 @@ int stackns_remove(const char *name, char *err, size_t errlen)
 	release(s);
 	*s = stacks[--nr_stacks];
 	ns_name(name, ns, sizeof(ns));
-	int r = netns_delete(ns);
+	int r = in_host_mounts(delete_name, ns);
 	return r < 0 && r != -ENOENT ? fail(err, errlen, r, "cannot delete namespace %s: %s",
 					    ns, strerror(-r)) : 0;
 }
@@ -180,11 +260,12 @@ static bool stale(const char *ns)
 	return strncmp(ns, prefix, n) == 0 && ns[n] && !stackns_get(ns + n);
 }
 
-int stackns_prune(void)
+static int prune(void *arg)
 {
 	struct dirent **names = NULL;
 	int count = scandir(NETNS_RUN_DIR, &names, NULL, alphasort), pruned = 0;
 
+	(void)arg;
 	for (int i = 0; i < count; i++) {
 		if (stale(names[i]->d_name) && netns_delete(names[i]->d_name) == 0) {
 			vmklog("Netstack", "deleted the namespace %s: no such netstack",
@@ -195,6 +276,11 @@ int stackns_prune(void)
 	}
 	free(names);
 	return pruned;
+}
+
+int stackns_prune(void)
+{
+	return in_host_mounts(prune, NULL);
 }
 
 void stackns_shutdown(void)

@@ -103,17 +103,17 @@ int vmknic_load(const char *name, struct vmknic_cfg *c)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-json_t *vmknic_apply(const char *name)
+int vmknic_apply(const char *name)
 {
 	struct vmknic_cfg c;
 	char err[512];
 
 	if (vmknic_load(name, &c) <= 0)
-		return api_store_error();
+		return API_ERR(api_store_error());
 	if (vmknic_rt_apply(&c, err, sizeof(err)) < 0)
-		return api_refused("Cannot configure %s: %s", name, err);
+		return API_ERR(api_refused("Cannot configure %s: %s", name, err));
 	routes_sync(c.netstack);
-	return NULL;
+	return 0;
 }
 
 /* ---- list, get ---- */
@@ -180,10 +180,6 @@ static json_t *ipv6_texts(long long id)
 	return a;
 }
 
-/* Row columns 9-12 (type, address, netmask, gateway) as ipv4 get shows them. */
-void vmknic_ipv4_fields(json_t *o, const char *type, const char *addr, const char *mask,
-			const char *gw);
-
 static json_t *vmknic_get(json_t *params)
 {
 	const char *name = param_str(params, "interface-name");
@@ -225,55 +221,61 @@ static bool name_ok(const char *name)
 	       strspn(d, "0123456789") == n - 3 && (d[0] != '0' || n == 4);
 }
 
-static json_t *pick_name(json_t *params, struct add_req *r)
+static int pick_name(json_t *params, struct add_req *r)
 {
 	const char *name = param_str(params, "interface-name");
 
+	if (name && !name_ok(name))
+		return API_ERR(api_invalid("Invalid --interface-name '%s': must be in the form vmkX, "
+					   "where X is a number 0-%d", name, VMKNIC_NUM_MAX));
+	if (name && vmknic_id(name))
+		return API_ERR(api_invalid("Invalid --interface-name '%s': an interface with this "
+					   "name already exists", name));
 	if (name) {
-		if (!name_ok(name))
-			return api_invalid("Invalid --interface-name '%s': must be in the form vmkX, "
-					   "where X is a number 0-%d", name, VMKNIC_NUM_MAX);
-		if (vmknic_id(name))
-			return api_invalid("Invalid --interface-name '%s': an interface with this "
-					   "name already exists", name);
 		snprintf(r->name, sizeof(r->name), "%s", name);
-		return NULL;
+		return 0;
 	}
 	for (int i = 0; i <= VMKNIC_NUM_MAX; i++) {
 		snprintf(r->name, sizeof(r->name), "vmk%d", i);
 		if (!vmknic_id(r->name))
-			return NULL;
+			return 0;
 	}
-	return api_refused("Cannot add an interface: vmk0 to vmk%d all exist", VMKNIC_NUM_MAX);
+	return API_ERR(api_refused("Cannot add an interface: vmk0 to vmk%d all exist",
+				   VMKNIC_NUM_MAX));
+}
+
+static int generate_mac(struct add_req *r)
+{
+	return macaddr_generate_vmk(r->mac) < 0 ? API_ERR(api_store_error()) : 0;
 }
 
 /* --mac-address: a MAC, or (the one-line form) the IPv4 address. */
-static json_t *parse_mac(json_t *params, struct add_req *r)
+static int parse_mac(json_t *params, struct add_req *r)
 {
 	const char *m = param_str(params, "mac-address");
 	struct in_addr a;
 	char owner[IFNAMSIZ];
 
-	if (!m)
-		return macaddr_generate_vmk(r->mac) < 0 ? api_store_error() : NULL;
-	if (ip4_parse(m, &a)) {
+	if (m && ip4_parse(m, &a)) {
 		r->has_ip = true;
 		snprintf(r->ip, sizeof(r->ip), "%s", m);
-		return macaddr_generate_vmk(r->mac) < 0 ? api_store_error() : NULL;
 	}
+	if (!m || r->has_ip)
+		return generate_mac(r);
 	if (!macaddr_normalize(m, r->mac))
-		return api_invalid("Invalid --mac-address '%s': not a MAC address "
-				   "(xx:xx:xx:xx:xx:xx) or an IPv4 address", m);
+		return API_ERR(api_invalid("Invalid --mac-address '%s': not a MAC address "
+					   "(xx:xx:xx:xx:xx:xx) or an IPv4 address", m));
 	if ((strtoul(r->mac, NULL, 16) & 1) || strcmp(r->mac, "00:00:00:00:00:00") == 0)
-		return api_invalid("Invalid --mac-address '%s': not a unicast MAC address", m);
+		return API_ERR(api_invalid("Invalid --mac-address '%s': not a unicast MAC "
+					   "address", m));
 	if (store_text(owner, sizeof(owner), "SELECT name FROM vmknic WHERE mac = ?", "s", r->mac))
-		return api_invalid("Invalid --mac-address '%s': already the MAC address of %s", m,
-				   owner);
-	return NULL;
+		return API_ERR(api_invalid("Invalid --mac-address '%s': already the MAC address "
+					   "of %s", m, owner));
+	return 0;
 }
 
 /* --netstack: the stack, or (the one-line form) the netmask. */
-static json_t *parse_netstack(json_t *params, struct add_req *r)
+static int parse_netstack(json_t *params, struct add_req *r)
 {
 	const char *n = param_str(params, "netstack");
 	struct in_addr dummy;
@@ -282,62 +284,62 @@ static json_t *parse_netstack(json_t *params, struct add_req *r)
 	if (n && ip4_parse(n, &dummy)) {
 		r->netstack = DEFAULT_STACK;
 		if (ip4_mask_len(n) < 0)
-			return api_invalid("Invalid --netstack '%s': not a valid IPv4 netmask", n);
+			return API_ERR(api_invalid("Invalid --netstack '%s': not a valid IPv4 "
+						   "netmask", n));
 		if (!r->has_ip)
-			return api_invalid("Invalid --netstack '%s': a netmask needs an IPv4 address "
-					   "given as --mac-address", n);
+			return API_ERR(api_invalid("Invalid --netstack '%s': a netmask needs an IPv4 "
+						   "address given as --mac-address", n));
 		snprintf(r->mask, sizeof(r->mask), "%s", n);
 	}
 	if (r->has_ip && !r->mask[0])
-		return api_invalid("Invalid --mac-address '%s': an IPv4 address needs its netmask "
-				   "as --netstack (e.g. -N 255.255.255.0)", r->ip);
-	return NULL;
+		return API_ERR(api_invalid("Invalid --mac-address '%s': an IPv4 address needs its "
+					   "netmask as --netstack (e.g. -N 255.255.255.0)", r->ip));
+	return 0;
 }
 
-static json_t *check_ip(json_t *params, struct add_req *r)
+static int check_ip(json_t *params, struct add_req *r)
 {
 	const char *gw = param_str(params, "gateway"), *why;
 	struct in_addr a, g;
 	char buf[128];
 
 	if (gw && !r->has_ip)
-		return api_invalid("Invalid --gateway '%s': a gateway needs an IPv4 address given "
-				   "as --mac-address", gw);
+		return API_ERR(api_invalid("Invalid --gateway '%s': a gateway needs an IPv4 address "
+					   "given as --mac-address", gw));
 	if (!r->has_ip)
-		return NULL;
+		return 0;
 	int len = ip4_mask_len(r->mask);
 	ip4_parse(r->ip, &a);
 	if ((why = ip4_host_problem(a, len)))
-		return api_invalid("Invalid --mac-address '%s': %s", r->ip, why);
+		return API_ERR(api_invalid("Invalid --mac-address '%s': %s", r->ip, why));
 	if (gw && !ip4_parse(gw, &g))
-		return api_invalid("Invalid --gateway '%s': not an IPv4 address", gw);
+		return API_ERR(api_invalid("Invalid --gateway '%s': not an IPv4 address", gw));
 	if (gw && (why = ip4_gateway_problem(g, a, len, buf, sizeof(buf))))
-		return api_invalid("Invalid --gateway '%s': %s", gw, why);
+		return API_ERR(api_invalid("Invalid --gateway '%s': %s", gw, why));
 	snprintf(r->gw, sizeof(r->gw), "%s", gw ? gw : "");
-	return NULL;
+	return 0;
 }
 
 /* The port group, and a free port on its vSwitch. */
-static json_t *check_port(struct add_req *r)
+static int check_port(struct add_req *r)
 {
 	char vs[64];
+
+	if (!r->pg)
+		return API_ERR(err_no_portgroup(r->portgroup));
 	long long free_ports = store_int(0,
 		"SELECT v.ports - (SELECT count(*) FROM uplink u WHERE u.vswitch = v.id) - "
 		"(SELECT count(*) FROM vmknic k JOIN portgroup q ON k.portgroup = q.id "
 		"WHERE q.vswitch = v.id) FROM portgroup p JOIN vswitch v ON p.vswitch = v.id "
 		"WHERE p.id = ?", "l", r->pg);
-
-	if (!r->pg)
-		return err_no_portgroup(r->portgroup);
 	if (free_ports > 0)
-		return NULL;
+		return 0;
 	store_text(vs, sizeof(vs), "SELECT v.name FROM portgroup p JOIN vswitch v ON "
 		   "p.vswitch = v.id WHERE p.id = ?", "l", r->pg);
-	return api_refused("Cannot add %s: every port of virtual switch '%s' is in use", r->name,
-			   vs);
+	return API_ERR(api_refused("Cannot add %s: every port of virtual switch '%s' is in use",
+				   r->name, vs));
 }
 
-/* The adapter on stack id that has IPv4 address ip, other than self. */
 bool vmknic_ipv4_owner(long long stack, const char *ip, long long self, char *owner,
 		       size_t len)
 {
@@ -346,26 +348,46 @@ bool vmknic_ipv4_owner(long long stack, const char *ip, long long self, char *ow
 			  ip, self);
 }
 
-static json_t *parse_add(json_t *params, struct add_req *r)
+static int parse_add(json_t *params, struct add_req *r)
 {
-	json_t *e;
-
 	memset(r, 0, sizeof(*r));
 	r->portgroup = param_str(params, "portgroup-name");
 	r->pg = portgroup_id(r->portgroup);
 	r->mtu = param_int(params, "mtu", 1500);
-	if ((e = pick_name(params, r)) || (e = parse_mac(params, r)) ||
-	    (e = parse_netstack(params, r)) || (e = check_ip(params, r)))
-		return e;
-	return check_port(r);
+	if (pick_name(params, r) || check_port(r) || parse_mac(params, r) ||
+	    parse_netstack(params, r) || check_ip(params, r))
+		return -1;
+	return 0;
 }
 
 static int insert(const struct add_req *r, long long stack)
 {
-	return store_exec("INSERT INTO vmknic(name, portgroup, netstack, mac, mtu, ipv4_type, "
-			  "ipv4_address, ipv4_netmask, ipv4_gateway) VALUES (?, ?, ?, ?, ?, ?, ?, "
-			  "?, ?)", "slllslsss" + 0, r->name, r->pg, stack, r->mac, r->mtu,
-			  r->has_ip ? "STATIC" : "NONE", r->ip, r->mask, r->gw);
+	char owner[IFNAMSIZ];
+
+	if (r->has_ip && vmknic_ipv4_owner(stack, r->ip, 0, owner, sizeof(owner)))
+		return API_ERR(api_invalid("Invalid --mac-address '%s': already the IPv4 address "
+					   "of %s on netstack %s", r->ip, owner, r->netstack));
+	if (store_exec("INSERT INTO vmknic(name, portgroup, netstack, mac, mtu, ipv4_type, "
+		       "ipv4_address, ipv4_netmask, ipv4_gateway) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+		       "?)", "sllslssss", r->name, r->pg, stack, r->mac, r->mtu,
+		       r->has_ip ? "STATIC" : "NONE", r->ip, r->mask, r->gw) ||
+	    tags_stack_joined(vmknic_id(r->name), r->netstack))
+		return API_ERR(api_store_error());
+	return 0;
+}
+
+/* Creates the TAP. */
+static int realize_new(const struct add_req *r)
+{
+	struct vmknic_cfg c;
+	char err[512];
+
+	if (vmknic_load(r->name, &c) <= 0)
+		return API_ERR(api_store_error());
+	if (vmknic_rt_create(&c, err, sizeof(err)) < 0)
+		return API_ERR(api_refused("Cannot add %s: %s", r->name, err));
+	routes_sync(r->netstack);
+	return 0;
 }
 
 static void log_add(const struct add_req *r)
@@ -376,49 +398,106 @@ static void log_add(const struct add_req *r)
 	       r->gw[0] ? " gateway " : "", r->gw);
 }
 
-/* Creates the TAP; undoes a stack this request created if that fails. */
-static json_t *realize_new(const struct add_req *r, bool created)
-{
-	struct vmknic_cfg c;
-	char err[512], err2[256];
-
-	if (vmknic_load(r->name, &c) <= 0)
-		return api_store_error();
-	if (vmknic_rt_create(&c, err, sizeof(err)) < 0) {
-		if (created)
-			stackns_remove(r->netstack, err2, sizeof(err2));
-		return api_refused("Cannot add %s: %s", r->name, err);
-	}
-	routes_sync(r->netstack);
-	return NULL;
-}
-
 static json_t *vmknic_add(json_t *params)
 {
 	struct add_req r;
-	char owner[IFNAMSIZ];
 	bool created = false;
-	json_t *e = parse_add(params, &r);
+	char err[256];
 
-	if (e || (e = NULL, false))
-		return e;
-	if (!r.pg && !e)
-		return err_no_portgroup(r.portgroup);
+	if (parse_add(params, &r))
+		return NULL;
 	long long stack = netstack_get_or_create(r.netstack, &created);
 	if (!stack)
 		return NULL;
-	if (r.has_ip && vmknic_ipv4_owner(stack, r.ip, 0, owner, sizeof(owner)))
-		e = api_invalid("Invalid --mac-address '%s': the IPv4 address of %s on netstack %s",
-				r.ip, owner, r.netstack);
-	else if (insert(&r, stack) || tags_stack_joined(vmknic_id(r.name), r.netstack))
-		e = api_store_error();
-	else
-		e = realize_new(&r, created);
-	if (e || api_failed()) {
-		if (created && !e)
-			stackns_remove(r.netstack, owner, sizeof(owner));
+	if (insert(&r, stack) || realize_new(&r)) {
+		if (created)
+			stackns_remove(r.netstack, err, sizeof(err));
 		return NULL;
 	}
 	log_add(&r);
 	return json_true();
+}
+
+/* ---- remove ---- */
+
+/* The adapter --interface-name or --portgroup-name names, into name. */
+static int removal_target(json_t *params, char *name, size_t len)
+{
+	const char *i = param_str(params, "interface-name"), *pg = param_str(params, "portgroup-name");
+	long long pgid = pg ? portgroup_id(pg) : 0;
+
+	if (!i && !pg)
+		return API_ERR(api_invalid("Missing required parameter -i|--interface-name (or "
+					   "-p|--portgroup-name)"));
+	if (i && !vmknic_id(i))
+		return API_ERR(err_no_vmknic(i));
+	if (pg && !pgid)
+		return API_ERR(err_no_portgroup(pg));
+	if (i && pg && store_int(0, "SELECT portgroup FROM vmknic WHERE name = ?", "s", i) != pgid)
+		return API_ERR(api_invalid("Invalid --portgroup-name '%s': %s is not on it", pg, i));
+	if (i) {
+		snprintf(name, len, "%s", i);
+		return 0;
+	}
+	long long n = store_int(0, "SELECT count(*) FROM vmknic WHERE portgroup = ?", "l", pgid);
+	if (n != 1)
+		return API_ERR(api_invalid("Invalid --portgroup-name '%s': %s; name the interface "
+					   "with --interface-name", pg, n ? "several interfaces are on "
+					   "it" : "no interface is on it"));
+	store_text(name, len, "SELECT name FROM vmknic WHERE portgroup = ?", "l", pgid);
+	return 0;
+}
+
+static json_t *vmknic_remove(json_t *params)
+{
+	char name[IFNAMSIZ], stack[STACK_NAME_MAX + 1] = "";
+
+	if (removal_target(params, name, sizeof(name)))
+		return NULL;
+	store_text(stack, sizeof(stack), "SELECT n.name FROM vmknic k JOIN netstack n ON "
+		   "k.netstack = n.id WHERE k.name = ?", "s", name);
+	if (store_exec("DELETE FROM vmknic WHERE name = ?", "s", name))
+		return api_store_error();
+	vmknic_rt_destroy(name);
+	vmklog("Vmknic", "%s removed from netstack %s", name, stack);
+	return json_true();
+}
+
+/* ---- set ---- */
+
+static json_t *vmknic_set(json_t *params)
+{
+	const char *name = param_str(params, "interface-name");
+	long long id = vmknic_id(name), mtu = param_int(params, "mtu", 0);
+	bool has_en = param_has(params, "enabled"), en = param_bool(params, "enabled", true);
+
+	if (!id)
+		return err_no_vmknic(name);
+	if (!mtu && !has_en)
+		return api_invalid("Nothing to set: give -e|--enabled or -m|--mtu");
+	if (mtu && store_exec("UPDATE vmknic SET mtu = ? WHERE id = ?", "ll", mtu, id))
+		return api_store_error();
+	if (has_en && store_exec("UPDATE vmknic SET enabled = ? WHERE id = ?", "dl", en, id))
+		return api_store_error();
+	if (vmknic_apply(name))
+		return NULL;
+	if (mtu)
+		vmklog("Vmknic", "%s MTU set to %lld", name, mtu);
+	if (has_en)
+		vmklog("Vmknic", "%s %s", name, en ? "enabled" : "disabled");
+	return json_true();
+}
+
+static const struct api_method methods[] = {
+	{ "network.ip.interface.list", vmknic_list },
+	{ "network.ip.interface.get", vmknic_get },
+	{ "network.ip.interface.add", vmknic_add },
+	{ "network.ip.interface.remove", vmknic_remove },
+	{ "network.ip.interface.set", vmknic_set },
+	{ 0 }
+};
+
+void vmknic_register(void)
+{
+	api_register(methods);
 }

@@ -1,0 +1,101 @@
+"""Several vmkd hosts on one machine, cabled together: VMkernel adapters
+reach each other across hosts on their own TCP/IP stack only, three hosts
+talk through a physical switch, and a host killed with -9 comes back with
+the same configuration and its traffic flowing again.
+
+Each host is a vmkd in a namespace of its own (vmkd_util.Host); cables are
+veth pairs named vmnic0 at both ends (vmkd_util.wire); the physical switch
+is a Linux bridge in a namespace of the test's (vmkd_util.Fabric).
+
+Network safety: only the namespaces and veths these tests make; no route
+out; every traffic loop is bounded in count and in time."""
+import pytest
+
+from vmkd_util import (VS, Fabric, Host, add_portgroup, add_vmknic, add_vswitch, close_hosts,
+                       ping_ok, ping_stats, vmkping, wire)
+
+
+@pytest.fixture
+def hosts2():
+    """Two hosts, A's vmnic0 cabled to B's vmnic0."""
+    a, b = Host(), Host()
+    try:
+        wire(a, b)
+        yield a.start(), b.start()
+    finally:
+        close_hosts(a, b)
+
+
+def two_stacks(h, n):
+    """vSwitch1 on vmnic0 with port groups Management2 and vMotion; vmk1 in
+    defaultTcpipStack (10.71.0.N/24), vmk2 on the vmotion stack (10.72.0.N/24)."""
+    add_vswitch(h)
+    add_portgroup(h, "Management2")
+    add_portgroup(h, "vMotion")
+    add_vmknic(h, "vmk1", "Management2", "10.71.0.%d" % n)
+    add_vmknic(h, "vmk2", "vMotion", "10.72.0.%d" % n, stack="vmotion")
+
+
+def fails(h, *args):
+    r = vmkping(h, "-c", "2", "-i", "0.2", "-W", "1", *args)
+    return r.rc != 0 and (r.out == "" or ping_stats(r)[1] == 0)
+
+
+def test_vmkping_across_hosts_on_the_right_stack_only(hosts2):
+    a, b = hosts2
+    two_stacks(a, 1)
+    two_stacks(b, 2)
+    assert ping_ok(a, "-I", "vmk1", "10.71.0.2")
+    assert ping_ok(a, "-S", "vmotion", "10.72.0.2")
+    r = vmkping(a, "-S", "vmotion", "-c", "3", "-i", "0.2", "10.72.0.2")
+    assert r.rc == 0 and ping_stats(r) == (3, 3), r
+    r = vmkping(b, "-I", "vmk1", "-c", "3", "-i", "0.2", "10.71.0.1")
+    assert r.rc == 0 and ping_stats(r) == (3, 3), r
+    # the vMotion adapter is not reachable from defaultTcpipStack, nor the
+    # management one from the vmotion stack: each stack routes its own
+    assert fails(a, "10.72.0.2")
+    assert fails(a, "-S", "vmotion", "10.71.0.2")
+    assert fails(a, "-I", "vmk2", "10.71.0.2")
+
+
+def test_three_hosts_through_a_physical_switch():
+    hosts, fabric = [Host(), Host(), Host()], Fabric()
+    try:
+        for n, h in enumerate(hosts, 1):
+            fabric.plug(h)
+            h.start()
+            add_vswitch(h)
+            add_portgroup(h, "Net", vlan=30)
+            add_vmknic(h, "vmk1", "Net", "10.73.0.%d" % n)
+        for i, h in enumerate(hosts):
+            for n in range(1, 4):
+                if n != i + 1:
+                    assert ping_ok(h, "-I", "vmk1", "10.73.0.%d" % n), (h.name, n)
+    finally:
+        close_hosts(*hosts)
+        fabric.close()
+
+
+def test_config_and_traffic_survive_kill9(hosts2):
+    """kill -9 of vmkd while traffic flows: after a restart its whole
+    configuration is identical (esxcli's view and the store) and the
+    adapters answer again, jumbo frames included."""
+    a, b = hosts2
+    for h, n in ((a, 1), (b, 2)):
+        add_vswitch(h, mtu=9000)
+        add_portgroup(h, "Data", vlan=42)
+        add_vmknic(h, "vmk1", "Data", "10.78.0.%d" % n, mtu=9000)
+    a.ok(*VS, "portgroup", "policy", "security", "set", "-p", "Data",
+         "--allow-forged-transmits", "false")
+    a.ok(*VS, "portgroup", "policy", "shaping", "set", "-p", "Data", "--enabled", "true",
+         "--avg-bandwidth", "1000000", "--peak-bandwidth", "2000000", "--burst-size", "100000")
+    assert ping_ok(a, "-I", "vmk1", "10.78.0.2")
+    before = a.snapshot()
+    a.kill9()
+    a.start()
+    assert a.snapshot() == before
+    assert ping_ok(a, "-I", "vmk1", "10.78.0.2")
+    r = vmkping(a, "-I", "vmk1", "-d", "-s", "8972", "-c", "3", "-i", "0.2", "10.78.0.2")
+    assert r.rc == 0 and ping_stats(r) == (3, 3), r
+    r = vmkping(b, "-I", "vmk1", "-c", "3", "-i", "0.2", "10.78.0.1")
+    assert r.rc == 0 and ping_stats(r) == (3, 3), r
