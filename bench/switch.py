@@ -21,6 +21,7 @@ usage: bench/switch.py [SECONDS [RUNS]]   (default 5 3; as root, needs iperf3)
 
 Network safety: only the namespaces made here (dpb<pid>..., the host's
 vmk-bench<pid>-benchA/B), no uplink, no route out; all deleted at exit."""
+import contextlib
 import json
 import os
 import shutil
@@ -40,6 +41,7 @@ ESXCLI = os.path.join(BUILD, "src", "cli", "esxcli")
 
 class VmkdHost(Topology):
     name = "vmkd vSwitch (vmk1-vmk2)"
+    tag = "h"
 
     def __enter__(self):
         self.instance = "bench%d" % os.getpid()
@@ -50,7 +52,9 @@ class VmkdHost(Topology):
         self.ns_b = "vmk-%s-benchB" % self.instance
         self.dev_a, self.dev_b = "vmk1", "vmk2"
         self._namespaces([self.host_ns])
-        self.proc = subprocess.Popen(["ip", "netns", "exec", self.host_ns, VMKD,
+        # nsenter, not `ip netns exec`: the latter's private mount namespace
+        # would hide the stacks' /run/netns names from the rest of us
+        self.proc = subprocess.Popen(["nsenter", "--net=/run/netns/" + self.host_ns, VMKD,
                                       "--instance", self.instance], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_socket()
@@ -115,16 +119,20 @@ def blast(topo, seconds):
 
 
 def measure(seconds, runs):
+    """Both topologies up side by side, runs alternating between them, so
+    that whatever else the machine does weighs on both alike."""
     tcp, pps = {}, {}
-    for cls in TOPOLOGIES:
-        with cls() as topo:
-            tcp[cls.name] = [iperf(topo, seconds) for _ in range(runs)]
-            pps[cls.name] = [blast(topo, seconds) for _ in range(runs)]
+    with contextlib.ExitStack() as stack:
+        topos = [stack.enter_context(cls()) for cls in TOPOLOGIES]
+        for _ in range(runs):
+            for t in topos:
+                tcp.setdefault(t.name, []).append(iperf(t, seconds))
+                pps.setdefault(t.name, []).append(blast(t, seconds))
+    for name in tcp:
         print("  %-28s TCP %s Gbit/s (median %.2f); 64-byte %s kframes/s (median %.0f)" % (
-            cls.name, " ".join("%.2f" % g for g in tcp[cls.name]),
-            statistics.median(tcp[cls.name]),
-            " ".join("%.0f" % (p / 1e3) for p in pps[cls.name]),
-            statistics.median(pps[cls.name]) / 1e3), flush=True)
+            name, " ".join("%.2f" % g for g in tcp[name]), statistics.median(tcp[name]),
+            " ".join("%.0f" % (p / 1e3) for p in pps[name]),
+            statistics.median(pps[name]) / 1e3), flush=True)
     return tcp, pps
 
 

@@ -4,8 +4,9 @@
 #   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer options...]
 #
 # TARGET is virtq (the default, so `fuzz/run.sh 60` still fuzzes the
-# virtqueue library), kernel (ELF/PVH and bzImage parsers) or virtio_blk
-# (virtio-blk on the virtio-mmio transport).  SECONDS defaults to 30.
+# virtqueue library), kernel (ELF/PVH and bzImage parsers), virtio_blk
+# (virtio-blk on the virtio-mmio transport) or virtio_net (virtio-net on
+# it, with a socketpair for the TAP).  SECONDS defaults to 30.
 # The build and the working corpus go to build-fuzz/ at the top of the
 # tree (BUILD_DIR overrides); the committed seeds in fuzz/corpus/TARGET/
 # are read, never written.  Crash inputs land in the build directory as
@@ -14,7 +15,7 @@ set -eu
 
 target=virtq
 case "${1:-}" in
-virtq|kernel|virtio_blk) target=$1; shift ;;
+virtq|kernel|virtio_blk|virtio_net) target=$1; shift ;;
 esac
 secs=${1:-30}
 [ $# -gt 0 ] && shift
@@ -48,6 +49,12 @@ kernel)
 virtio_blk)
 	srcs="$lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c $vmm/devices/virtio/blk.c"
 	extra_ld="-Wl,--wrap=preadv -Wl,--wrap=pwritev -lpthread"
+	max_len=4096
+	;;
+virtio_net)
+	# net.c itself is #included by the target
+	srcs="$lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c"
+	extra_ld="-Wl,--wrap=readv -Wl,--wrap=writev -Wl,--wrap=gmem_ptr -Wl,--wrap=virtio_mmio_pop -lpthread"
 	max_len=4096
 	;;
 esac

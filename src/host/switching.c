@@ -436,7 +436,6 @@ int switching_start(void)
 	mark_everything();
 	switching_sync();
 	vmklog("Net", "datapath started: %u vSwitches", S.nvs);
-	{ void sw_test_taps(void); sw_test_taps(); }	/* TEMPORARY */
 	return 0;
 }
 

@@ -144,7 +144,7 @@ static struct sw_uplink *store_uplinks(long long vsid, unsigned *n)
 }
 
 /* Moves the live uplink matching want (same NIC and interface) into it. */
-static bool take_existing(struct sw_vswitch *vs, struct sw_uplink *want)
+static void take_existing(struct sw_vswitch *vs, struct sw_uplink *want)
 {
 	for (unsigned i = 0; i < vs->nuplinks; i++) {
 		struct sw_uplink *u = &vs->uplinks[i];
@@ -152,9 +152,8 @@ static bool take_existing(struct sw_vswitch *vs, struct sw_uplink *want)
 			continue;
 		*want = *u;
 		u->nic[0] = 0;	/* taken */
-		return true;
+		return;
 	}
-	return false;
 }
 
 void sw_uplinks_reconcile(struct sw_vswitch *vs)
@@ -163,8 +162,7 @@ void sw_uplinks_reconcile(struct sw_vswitch *vs)
 	struct sw_uplink *want = store_uplinks(vs->id, &n);
 
 	for (unsigned i = 0; i < n; i++)
-		if (!take_existing(vs, &want[i]))
-			uplink_open(vs, &want[i]);
+		take_existing(vs, &want[i]);
 	for (unsigned i = 0; i < vs->nuplinks; i++) {
 		struct sw_uplink *u = &vs->uplinks[i];
 		if (!u->nic[0])
@@ -176,6 +174,9 @@ void sw_uplinks_reconcile(struct sw_vswitch *vs)
 	free(vs->uplinks);
 	vs->uplinks = want;
 	vs->nuplinks = n;
+	for (unsigned i = 0; i < n; i++)
+		if (!want[i].port)
+			uplink_open(vs, &want[i]);
 }
 
 void sw_uplinks_close(struct sw_vswitch *vs)

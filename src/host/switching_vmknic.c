@@ -151,7 +151,7 @@ static int vmknic_add(struct sw_vmknic *k)
 	struct sw_vmknic **l = realloc(vmknics, (nvmknics + 1) * sizeof(*l));
 
 	if (!l)
-		return -1;
+		return -ENOMEM;
 	vmknics = l;
 	vmknics[nvmknics++] = k;
 	return 0;
@@ -209,12 +209,18 @@ static int plug(struct sw_vmknic *k, struct sw_pg *pg, int tap_fd, const uint8_t
 int switching_attach_vmknic(const char *vmknic, const char *portgroup, int tap_fd,
 			    const uint8_t mac[6])
 {
-	struct sw_vswitch *vs;
+	struct sw_vswitch *vs = NULL;
 	struct sw_pg *pg = sw_pg_by_name(portgroup, &vs);
-	struct sw_vmknic *k = calloc(1, sizeof(*k));
+	struct sw_vmknic *k = NULL;
 	int rc = -ENOENT;
 
-	if (!pg || !sw_runner || !k || tap_fd < 0 || !mac)
+	if (!pg || !sw_runner)
+		goto fail;
+	rc = -EINVAL;
+	if (!vmknic || tap_fd < 0 || !mac)
+		goto fail;
+	rc = -ENOMEM;
+	if (!(k = calloc(1, sizeof(*k))))
 		goto fail;
 	switching_detach_vmknic(vmknic);
 	snprintf(k->name, sizeof(k->name), "%s", vmknic);
@@ -229,8 +235,9 @@ int switching_attach_vmknic(const char *vmknic, const char *portgroup, int tap_f
 	vmklog("Net", "%s connected to port group '%s' on %s", k->name, pg->name, vs->name);
 	return 0;
 fail:
-	vmklog_warn("Net", "cannot connect %s to port group '%s': %s", vmknic,
-		    portgroup ? portgroup : "", rc == -ENOENT ? "no such port group" : strerror(-rc));
+	vmklog_warn("Net", "cannot connect %s to port group '%s': %s", vmknic ? vmknic : "",
+		    portgroup ? portgroup : "",
+		    rc == -ENOENT ? "no such port group in the datapath" : strerror(-rc));
 	if (k && k->port)
 		port_release(k->port);
 	if (k)

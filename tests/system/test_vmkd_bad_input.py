@@ -166,15 +166,31 @@ def test_every_command_has_a_bad_input_case():
         for c in COMMANDS:
             if words[:len(c.split())] == c.split():
                 covered.add(c)
+    covered |= ip_commands_covered(COMMANDS)
     # list commands without options have no bad input but an extra option
     missing = set(COMMANDS) - covered - {"system stats uptime get", "network nic list",
                                          "system hostname get",
-                                         "network vswitch standard portgroup list"}
+                                         "network vswitch standard portgroup list",
+                                         "network ip netstack list"}
     assert not missing, missing
 
 
+def ip_commands_covered(commands):
+    """The IP commands have their bad input in their own files."""
+    import test_vmkd_diag
+    import test_vmkd_ip_bad_input
+    import test_vmkd_netstack
+    import test_vmkd_route
+    lines = [test_vmkd_ip_bad_input.argv(line) for line, _ in test_vmkd_ip_bad_input.CASES]
+    lines += [["network", "ip", "route", "ipv4"] + list(a) for a, _ in test_vmkd_route.BAD]
+    lines += [["network", "ip", "netstack"] + list(a) for a, _ in test_vmkd_netstack.BAD]
+    lines += [["network", "diag", "ping"] + list(a) for a, _ in test_vmkd_diag.BAD]
+    return {c for c in commands for words in lines if words[:len(c.split())] == c.split()}
+
+
 @pytest.mark.parametrize("cmd", ["system stats uptime get", "network nic list",
-                                 "system hostname get", PG + " list"])
+                                 "system hostname get", PG + " list",
+                                 "network ip netstack list"])
 def test_extra_option_on_optionless_command(configured, cmd):
     r = configured.esxcli(*split(cmd), "-x", "1")
     assert r.rc == 1 and r.err.startswith("Error: Invalid option -x\n"), r

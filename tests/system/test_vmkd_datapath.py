@@ -2,7 +2,7 @@
 the security policy (forged transmits, MAC address changes, promiscuous
 mode), traffic shaping, and NIC teaming failover and failback.
 
-Hosts are vmkd instances in namespaces of their own (vmkd_util.Host); two
+Hosts are vmkd instances in namespaces of their own (vmkd_util.NetHost); two
 hosts are joined by veth pairs named vmnicN at both ends (vmkd_util.wire),
 their adapters are made with esxcli and checked with vmkping.  Frames are
 sent and captured with AF_PACKET sockets inside the adapters' stacks (the
@@ -19,9 +19,9 @@ import types
 
 import pytest
 
-from vmkd_util import (VMKPING, VS, Host, add_portgroup, add_vmknic, add_vswitch, close_hosts,
-                      link_info, ping_ok, ping_stats, set_link, stack_ns, tx_packets,
-                      vmkping, wait_link, wire)
+from vmkd_util import (VMKPING, VS, NetHost, add_portgroup, add_vmknic, add_vswitch,
+                      close_hosts, link_info, ping_ok, ping_stats, set_link, stack_ns,
+                      tx_packets, vmkping, wait_link, wire)
 
 # send DEV DST SRC COUNT: COUNT frames of EtherType 0x88b5 (local
 # experimental), 10 ms apart.  capture DEV SECONDS: every frame DEV
@@ -95,7 +95,7 @@ def mac_of(host, vmk, stack):
 @pytest.fixture
 def hosts2():
     """Two hosts, A's vmnic0 cabled to B's vmnic0."""
-    a, b = Host(), Host()
+    a, b = NetHost(), NetHost()
     try:
         wire(a, b)
         yield a.start(), b.start()
@@ -106,7 +106,7 @@ def hosts2():
 @pytest.fixture
 def host1():
     """One host; vSwitch1 without uplinks and port group "Sec" on it."""
-    h = Host()
+    h = NetHost()
     try:
         h.start()
         add_vswitch(h, uplinks=())
@@ -130,7 +130,8 @@ def local_adapters(h, n, pg="Sec"):
 def test_vlan_isolation_and_tagging(hosts2):
     """Port groups of VLAN 10 and VLAN 20 on both hosts, all adapters in one
     IP subnet: the same VLAN reaches across hosts, another VLAN does not,
-    not even on the same host; frames cross the cable tagged."""
+    not even on the same host; frames cross the cable tagged.  A port
+    group's VLAN changes under its connected adapter."""
     a, b = hosts2
     for h, n in ((a, 1), (b, 2)):
         add_vswitch(h)
@@ -148,6 +149,9 @@ def test_vlan_isolation_and_tagging(hosts2):
                  ("-S", "iso", "10.74.0.2")):     # B's VLAN 10 from VLAN 20
         r = vmkping(a, "-c", "2", "-i", "0.2", "-W", "1", *args)
         assert r.rc != 0 and ping_stats(r)[1] == 0, (args, r)
+    # B's VLAN 20 port group moves to VLAN 10, its adapter still connected
+    b.ok(*VS, "portgroup", "set", "-p", "V20", "-v", "10")
+    assert ping_ok(a, "-I", "vmk1", "10.74.0.12")
 
 
 # ---- MTU ----
@@ -244,17 +248,18 @@ def test_promiscuous_mode(host1):
 
 # ---- traffic shaping ----
 
-def iperf_bps(h, seconds=3):
-    """TCP goodput from vmk1 (s1) to vmk2 (s2), iperf3, bounded in time."""
+def iperf_bps(h, *extra, seconds=3):
+    """Goodput from vmk1 (s1) to vmk2 (s2) with iperf3, bounded in time."""
     server = subprocess.Popen(["ip", "netns", "exec", stack_ns(h, "s2"), "iperf3", "-s", "-1",
                                "-B", "10.77.0.2"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
         out = subprocess.run(["ip", "netns", "exec", stack_ns(h, "s1"), "iperf3", "-J", "-c",
-                              "10.77.0.2", "-t", str(seconds)], capture_output=True, text=True,
-                             timeout=seconds + 30).stdout
-        return json.loads(out)["end"]["sum_received"]["bits_per_second"]
+                              "10.77.0.2", "-t", str(seconds)] + list(extra),
+                             capture_output=True, text=True, timeout=seconds + 30).stdout
+        end = json.loads(out)["end"]
+        return end["sum_received" if "sum_received" in end else "sum"]["bits_per_second"]
     finally:
         server.kill()
         server.wait()
@@ -262,20 +267,26 @@ def iperf_bps(h, seconds=3):
 
 @pytest.mark.skipif(not shutil.which("iperf3"), reason="needs iperf3 (scripts/deps.sh)")
 def test_traffic_shaping(host1):
-    """Shaping on the port group holds a TCP stream under its average
-    bandwidth (measured with iperf3; reported, and checked against the
-    limit with a generous factor only)."""
+    """Shaping on the port group: a UDP stream offered at twice the average
+    bandwidth arrives at about the average (measured with iperf3 and
+    reported; checked against the limit with a generous factor only).  A
+    TCP stream's rate is reported too."""
     h = host1
     local_adapters(h, 2)
-    free = iperf_bps(h)
-    limit_kbps = 20000
+    limit = 20000   # Kbps
+    offered = "%dK" % (2 * limit)
+    free = iperf_bps(h, "-u", "-b", offered)
     h.ok(*VS, "portgroup", "policy", "shaping", "set", "-p", "Sec", "--enabled", "true",
-         "--avg-bandwidth", str(limit_kbps), "--peak-bandwidth", str(limit_kbps),
+         "--avg-bandwidth", str(limit), "--peak-bandwidth", str(2 * limit),
          "--burst-size", "1000")
-    shaped = iperf_bps(h)
-    print("\nshaping: unshaped %.0f Mbit/s, limit %.0f Mbit/s, shaped %.1f Mbit/s"
-          % (free / 1e6, limit_kbps / 1e3, shaped / 1e6))
-    assert 0 < shaped < limit_kbps * 1000 * 1.5
+    udp = iperf_bps(h, "-u", "-b", offered)
+    tcp = iperf_bps(h)
+    print("\nshaping, average %d Mbit/s: UDP offered %d Mbit/s, %.1f Mbit/s unshaped, "
+          "%.1f Mbit/s shaped; TCP shaped %.2f Mbit/s"
+          % (limit / 1000, 2 * limit / 1000, free / 1e6, udp / 1e6, tcp / 1e6))
+    assert free > limit * 1000 * 1.5
+    assert 0 < udp < limit * 1000 * 1.5
+    assert tcp < limit * 1000 * 1.5
 
 
 # ---- teaming: failover and failback ----
@@ -284,7 +295,7 @@ def test_traffic_shaping(host1):
 def teamed():
     """A and B cabled twice (vmnic0-vmnic0, vmnic1-vmnic1); on both,
     vSwitch1 with vmnic0 active and vmnic1 standby, and vmk1 on it."""
-    a, b = Host(), Host()
+    a, b = NetHost(), NetHost()
     try:
         wire(a, b, "vmnic0", "vmnic0")
         wire(a, b, "vmnic1", "vmnic1")

@@ -9,7 +9,11 @@ import pytest
 from vmkd_util import ESXCLI, shared_host  # noqa: F401
 
 NAMESPACES = [
-    "network", "network nic", "network vswitch", "network vswitch standard",
+    "network", "network diag", "network ip", "network ip interface",
+    "network ip interface ipv4", "network ip interface ipv6", "network ip interface ipv6 address",
+    "network ip interface tag", "network ip netstack", "network ip route",
+    "network ip route ipv4",
+    "network nic", "network vswitch", "network vswitch standard",
     "network vswitch standard policy", "network vswitch standard policy failover",
     "network vswitch standard policy security", "network vswitch standard policy shaping",
     "network vswitch standard portgroup", "network vswitch standard portgroup policy",
@@ -20,6 +24,44 @@ NAMESPACES = [
 
 # command -> its options as the help shows them
 COMMANDS = {
+    "network diag ping": [
+        "-c|--count=<long>", "-D|--debug", "-d|--df", "-H|--host=<str>", "-I|--interface=<str>",
+        "-i|--interval=<str>", "--ipv4", "--ipv6", "--netstack=<str>", "-N|--nexthop=<str>",
+        "-s|--size=<long>", "-t|--ttl=<long>", "-W|--wait=<str>"],
+    "network ip interface list": ["-N|--netstack=<str>"],
+    "network ip interface get": ["-i|--interface-name=<str>"],
+    "network ip interface add": [
+        "-g|--gateway=<str>", "-i|--interface-name=<str>", "-M|--mac-address=<str>",
+        "-m|--mtu=<long>", "-N|--netstack=<str>", "-p|--portgroup-name=<str>"],
+    "network ip interface remove": ["-i|--interface-name=<str>", "-p|--portgroup-name=<str>"],
+    "network ip interface set": ["-e|--enabled=<bool>", "-i|--interface-name=<str>",
+                                 "-m|--mtu=<long>"],
+    "network ip interface ipv4 get": ["-i|--interface-name=<str>", "-N|--netstack=<str>"],
+    "network ip interface ipv4 set": [
+        "-g|--gateway=<str>", "-i|--interface-name=<str>", "-I|--ipv4=<str>",
+        "-N|--netmask=<str>", "-P|--peer-dns=<bool>", "-t|--type=<str>"],
+    "network ip interface ipv6 get": ["-i|--interface-name=<str>", "-N|--netstack=<str>"],
+    "network ip interface ipv6 set": [
+        "-d|--enable-dhcpv6=<bool>", "-r|--enable-router-adv=<bool>",
+        "-i|--interface-name=<str>", "-P|--peer-dns=<bool>"],
+    "network ip interface ipv6 address list": ["-i|--interface-name=<str>"],
+    "network ip interface ipv6 address add": ["-i|--interface-name=<str>", "-I|--ipv6=<str>"],
+    "network ip interface ipv6 address remove": ["-i|--interface-name=<str>",
+                                                 "-I|--ipv6=<str>"],
+    "network ip interface tag add": ["-i|--interface-name=<str>", "-t|--tagname=<str>"],
+    "network ip interface tag get": ["-i|--interface-name=<str>"],
+    "network ip interface tag remove": ["-i|--interface-name=<str>", "-t|--tagname=<str>"],
+    "network ip netstack list": [],
+    "network ip netstack add": ["-N|--netstack=<str>"],
+    "network ip netstack remove": ["-N|--netstack=<str>"],
+    "network ip netstack get": ["-N|--netstack=<str>"],
+    "network ip netstack set": ["-c|--ccalgo=<str>", "-i|--ipv6enabled=<bool>",
+                                "-m|--maxconn=<long>", "-N|--netstack=<str>"],
+    "network ip route ipv4 list": ["-N|--netstack=<str>"],
+    "network ip route ipv4 add": ["-g|--gateway=<str>", "-N|--netstack=<str>",
+                                  "-n|--network=<str>"],
+    "network ip route ipv4 remove": ["-g|--gateway=<str>", "-N|--netstack=<str>",
+                                     "-n|--network=<str>"],
     "system version get": [],
     "system hostname get": [],
     "system hostname set": ["-d|--domain=<str>", "-f|--fqdn=<str>", "-H|--host=<str>"],
@@ -68,6 +110,32 @@ COMMANDS = {
 }
 
 REQUIRED = {"--vswitch-name", "--portgroup-name", "--uplink-name", "--vlan-id"}
+
+# the required options of the IP commands (by command prefix, longest first)
+REQUIRED_IP = [
+    ("network ip interface add", {"--portgroup-name"}),
+    ("network ip interface list", set()),
+    ("network ip interface remove", set()),
+    ("network ip interface ipv4 get", set()),
+    ("network ip interface ipv4 set", {"--interface-name", "--type"}),
+    ("network ip interface ipv6 get", set()),
+    ("network ip interface ipv6 address list", set()),
+    ("network ip interface ipv6 address", {"--interface-name", "--ipv6"}),
+    ("network ip interface tag get", {"--interface-name"}),
+    ("network ip interface tag", {"--interface-name", "--tagname"}),
+    ("network ip interface", {"--interface-name"}),
+    ("network ip netstack", {"--netstack"}),
+    ("network ip route ipv4 list", set()),
+    ("network ip route ipv4", {"--network", "--gateway"}),
+    ("network diag ping", set()),
+]
+
+
+def is_required(command, long):
+    for prefix, req in REQUIRED_IP:
+        if command.startswith(prefix):
+            return long in req
+    return long in REQUIRED and command != "network vswitch standard list"
 
 
 def esxcli(*args):
@@ -127,7 +195,7 @@ def test_command_help(command):
             shown.append(names)
             text = ln if len(ln) > 24 and ln[24] != " " and len(names) <= 21 else lines[i + 1]
             long = "--" + names.split("--")[1].split("=")[0]
-            required = long in REQUIRED and command != "network vswitch standard list"
+            required = is_required(command, long)
             assert text.endswith("(required)") == required, (ln, text)
             if len(names) > 21:
                 assert lines[i + 1].startswith(" " * 24) and lines[i + 1][24] != " "

@@ -257,11 +257,27 @@ VS = ("network", "vswitch", "standard")
 DEFAULT_STACK = "defaultTcpipStack"
 
 
+class NetHost(Host):
+    """A host whose vmkd is started with `nsenter --net` rather than `ip
+    netns exec`: the latter also gives vmkd a private (slave) mount
+    namespace, where the /run/netns names vmkd mounts for its TCP/IP stacks
+    do not propagate back, so that vmkping and `ip netns exec` outside
+    could not find the stacks."""
+
+    def vmkd_argv(self, *extra):
+        argv = ["nsenter", "--net=/run/netns/" + self.ns, VMKD, "--instance", self.name]
+        if self.mgmt_ip:
+            argv += ["--mgmt-ip", self.mgmt_ip]
+        return argv + list(extra)
+
+
 def wire(a, b, nic_a="vmnic0", nic_b="vmnic0", up=True):
     """A cable: a veth pair with nic_a in host a's namespace and nic_b in
     host b's.  It goes away with either namespace."""
     subprocess.run(["ip", "link", "add", nic_a, "netns", a.ns, "type", "veth", "peer", "name",
                     nic_b, "netns", b.ns], check=True)
+    no_ipv6(a.ns, nic_a)
+    no_ipv6(b.ns, nic_b)
     if up:
         set_link(a, nic_a, True)
         set_link(b, nic_b, True)
@@ -269,6 +285,13 @@ def wire(a, b, nic_a="vmnic0", nic_b="vmnic0", up=True):
 
 def set_link(host, nic, up):
     subprocess.run(["ip", "-n", host.ns, "link", "set", nic, "up" if up else "down"], check=True)
+
+
+def no_ipv6(ns, dev):
+    """Keeps the kernel's own IPv6 off a cable end (no link-local address,
+    so no DAD, router solicitation or MLD report when its link comes up):
+    as on a physical NIC, only the vSwitch sends on it."""
+    subprocess.run(["ip", "-n", ns, "link", "set", dev, "addrgenmode", "none"], check=True)
 
 
 class Fabric:
@@ -286,6 +309,8 @@ class Fabric:
         self.nports += 1
         subprocess.run(["ip", "link", "add", nic, "netns", host.ns, "type", "veth", "peer",
                         "name", port, "netns", self.ns], check=True)
+        no_ipv6(host.ns, nic)
+        no_ipv6(self.ns, port)
         subprocess.run(["ip", "-n", self.ns, "link", "set", port, "master", "br0", "up"],
                        check=True)
         set_link(host, nic, True)
@@ -300,8 +325,13 @@ def stack_ns(host, stack=DEFAULT_STACK):
 
 
 def close_hosts(*hosts):
-    """Closes hosts and removes the namespaces of their stacks."""
+    """Stops hosts (SIGTERM: the datapath's own cleanup runs), closes them
+    and removes the namespaces of their stacks."""
     for h in hosts:
+        try:
+            h.stop()
+        except subprocess.TimeoutExpired:
+            pass
         h.close()
         prefix = "vmk-%s-" % h.name
         for ns in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:

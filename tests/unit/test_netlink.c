@@ -1,6 +1,6 @@
 /*
  * Unit tests for the kernel side of host networking (src/host/net/):
- * named namespaces, rtnetlink (links, addresses, routes, neighbours) and
+ * named namespaces, rtnetlink (links, addresses, routes, rules, neighbours) and
  * vmknic TAPs.  They act on the real kernel, so they need root; without
  * it (or without /dev/net/tun) the program exits 77, which meson counts
  * as skipped.
@@ -489,6 +489,54 @@ static void test_routes(void **state)
 	assert_false(ping(e->a, "10.2.0.1"));
 }
 
+/* Policy routing: a table of its own, reached by rules on the source
+ * address and the bound device, with the main table consulted first for
+ * anything but a default route (what vmkd does for a per-adapter
+ * gateway). */
+static void test_rules_and_tables(void **state)
+{
+	struct env *e = *state;
+	int ia;
+	two_hosts(e, &ia);
+	assert_false(ping(e->a, "10.3.0.1"));
+
+	struct nl_route def = route("0.0.0.0/0", "10.1.0.2", ia);
+	def.table = 10001;
+	assert_int_equal(nl_route_add(e->na, &def), 0);
+	assert_false(ping(e->a, "10.3.0.1"));           /* not in main: not used */
+
+	struct nl_rule main_first = {.family = AF_INET, .priority = 32000,
+				     .table = RT_TABLE_MAIN, .suppress_default = true};
+	struct nl_rule by_src = {.family = AF_INET, .priority = 32001, .table = 10001,
+				 .has_src = true, .src = pfx("10.1.0.1/32")};
+	struct nl_rule by_oif = {.family = AF_INET, .priority = 32001, .table = 10001};
+	snprintf(by_oif.oif, sizeof(by_oif.oif), "vtA");
+	assert_int_equal(nl_rule_add(e->na, &main_first), 0);
+	assert_int_equal(nl_rule_add(e->na, &by_src), 0);
+	assert_int_equal(nl_rule_add(e->na, &by_oif), 0);
+	assert_int_equal(nl_rule_add(e->na, &by_oif), -EEXIST);
+	printf("  duplicate rule: %s\n", nl_error(e->na));
+	assert_false(ping(e->a, "10.3.0.1"));           /* unbound: still main only */
+	assert_int_equal(sh("ip netns exec %s busybox ping -c 1 -W 2 -I 10.1.0.1 10.3.0.1", e->a), 0);
+	assert_int_equal(sh("ip netns exec %s busybox ping -c 1 -W 2 -I vtA 10.3.0.1", e->a), 0);
+	assert_int_equal(sh("ip -n %s rule | grep -q 'oif vtA lookup 10001'", e->a), 0);
+	assert_int_equal(sh("ip -n %s rule | grep -q 'lookup main suppress_prefixlength 0'",
+			    e->a), 0);
+	assert_int_equal(sh("ip -n %s route show table 10001 | grep -q 'default via 10.1.0.2'",
+			    e->a), 0);
+
+	/* removing by priority and table: one rule per call, then -ENOENT */
+	struct nl_rule any = {.family = AF_INET, .priority = 32001, .table = 10001};
+	assert_int_equal(nl_rule_del(e->na, &any), 0);
+	assert_int_equal(nl_rule_del(e->na, &any), 0);
+	assert_int_equal(nl_rule_del(e->na, &any), -ENOENT);
+	assert_int_equal(sh("ip netns exec %s busybox ping -c 1 -W 1 -I 10.1.0.1 10.3.0.1", e->a), 1);
+	struct nl_route any_def = {.dst.family = AF_INET, .table = 10001};
+	assert_int_equal(nl_route_del(e->na, &any_def), 0);
+	assert_int_equal(nl_route_del(e->na, &any_def), -ESRCH);
+	assert_int_equal(nl_rule_del(e->na, &main_first), 0);
+}
+
 static void test_routes6_neigh(void **state)
 {
 	struct env *e = *state;
@@ -740,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_helpers),
 		T(test_routes),
 		T(test_routes6_neigh),
+		T(test_rules_and_tables),
 		T(test_vmknic_tap),
 		T(test_vmknic_collision),
 		T(test_vmknic_default_stack),

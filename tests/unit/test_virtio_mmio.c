@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -445,6 +446,63 @@ static void test_bad_ring_address(void **state)
 	assert_int_equal(irq_count(), 1);
 }
 
+/* stderr lines written while fn runs */
+static int stderr_lines(void (*fn)(void))
+{
+	FILE *tmp = tmpfile();
+	assert_non_null(tmp);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	fn();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	int lines = 0, ch;
+	while ((ch = fgetc(tmp)) != EOF)
+		lines += ch == '\n';
+	fclose(tmp);
+	return lines;
+}
+
+static void bad_queue_ready_loop(void)
+{
+	for (int i = 0; i < 1000; i++)
+		wr(VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static void bad_chain_reset_loop(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+		avail_idx = 0;
+		add_buffer(0, 128);
+		put16(AVAIL_GPA + 4, QSIZE + 1);        /* head out of range */
+		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	}
+}
+
+/*
+ * A guest repeating what makes the transport warn (a bad ring on every
+ * QueueReady write; a bad chain after every reset) gets a bounded number
+ * of lines into the host's log, not one per try.
+ */
+static void test_warnings_rate_limited(void **state)
+{
+	(void)state;
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	setup_queue(0, RAM_SIZE - 8);   /* descriptor table past RAM */
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	/* that was the first warning (and its needs-reset line) of 10 */
+	int n = stderr_lines(bad_queue_ready_loop);
+	assert_in_range(n, 1, 10);
+	n = stderr_lines(bad_chain_reset_loop);
+	assert_in_range(n, 0, 10);
+	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
 static void test_notify_and_interrupt(void **state)
 {
 	(void)state;
@@ -591,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_space, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_registers, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ring_address, setup_irqfd, teardown),
+		cmocka_unit_test_setup_teardown(test_warnings_rate_limited, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_and_interrupt, setup_irqfd, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_and_interrupt, setup_pulse, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx, setup_irqfd, teardown),

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -823,7 +824,8 @@ static struct nlmsghdr *route_msg(struct nl *nl, uint16_t type, uint16_t flags,
 	struct rtmsg rtm = {
 		.rtm_family = (uint8_t)r->dst.family,
 		.rtm_dst_len = r->dst.len,
-		.rtm_table = RT_TABLE_MAIN,
+		.rtm_table = !r->table ? RT_TABLE_MAIN : r->table < 256 ? (uint8_t)r->table :
+			     RT_TABLE_UNSPEC,
 		.rtm_protocol = del ? r->protocol : r->protocol ? r->protocol : RTPROT_STATIC,
 		.rtm_scope = route_scope(r, del),
 		.rtm_type = del ? r->type : r->type ? r->type : RTN_UNICAST,
@@ -837,6 +839,8 @@ static struct nlmsghdr *route_msg(struct nl *nl, uint16_t type, uint16_t flags,
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)r->oif);
 	if (r->metric)
 		mnl_attr_put_u32(nlh, RTA_PRIORITY, r->metric);
+	if (r->table)
+		mnl_attr_put_u32(nlh, RTA_TABLE, r->table);
 	return nlh;
 }
 
@@ -888,6 +892,50 @@ int nl_route_list(struct nl *nl, int family, struct nl_route **routes, size_t *n
 		r = dump(nl, msg_start(nl, RTM_GETROUTE, 0, &rtm, sizeof(rtm)), parse_route, &v);
 	*routes = vec_take(&v, check(nl, r, "list routes"), n);
 	return r;
+}
+
+/* ---- policy routing rules ---- */
+
+static struct nlmsghdr *rule_msg(struct nl *nl, uint16_t type, uint16_t flags,
+				 const struct nl_rule *r)
+{
+	struct fib_rule_hdr frh = {
+		.family = (uint8_t)r->family,
+		.src_len = r->has_src ? r->src.len : 0,
+		.table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC,
+		.action = FR_ACT_TO_TBL,
+	};
+	struct nlmsghdr *nlh = msg_start(nl, type, flags, &frh, sizeof(frh));
+	if (r->priority)
+		mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
+	if (r->table)
+		mnl_attr_put_u32(nlh, FRA_TABLE, r->table);
+	if (r->has_src)
+		mnl_attr_put(nlh, FRA_SRC, addr_len(r->family), &r->src.addr);
+	if (r->oif[0])
+		mnl_attr_put_strz(nlh, FRA_OIFNAME, r->oif);
+	if (r->suppress_default)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	return nlh;
+}
+
+static int rule_change(struct nl *nl, uint16_t type, uint16_t flags, const struct nl_rule *r,
+		       const char *verb)
+{
+	int res = addr_len(r->family) ? 0 : -EAFNOSUPPORT;
+	if (res == 0)
+		res = request(nl, rule_msg(nl, type, flags, r), NULL, NULL);
+	return check(nl, res, "%s rule to table %u", verb, r->table);
+}
+
+int nl_rule_add(struct nl *nl, const struct nl_rule *r)
+{
+	return rule_change(nl, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, r, "add");
+}
+
+int nl_rule_del(struct nl *nl, const struct nl_rule *r)
+{
+	return rule_change(nl, RTM_DELRULE, 0, r, "remove");
 }
 
 /* ---- neighbours ---- */

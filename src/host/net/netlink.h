@@ -104,7 +104,7 @@ int nl_addr_list(struct nl *nl, int ifindex, int family, struct nl_addr **addrs,
  * (> 0), except IPv6 link-local ones, which the kernel owns. */
 int nl_addr_flush(struct nl *nl, int ifindex, int family);
 
-/* ---- routes (main table) ---- */
+/* ---- routes (main table, or another one for policy routing) ---- */
 
 struct nl_route {
 	struct nl_prefix dst;   /* len 0: the default route */
@@ -115,6 +115,7 @@ struct nl_route {
 	uint8_t protocol;       /* RTPROT_*; 0 on add means RTPROT_STATIC */
 	uint8_t scope;          /* on add: computed (link without gateway) */
 	uint8_t type;           /* RTN_*; 0 on add means RTN_UNICAST */
+	uint32_t table;         /* on add/remove: the table; 0 means main */
 };
 
 /* -EEXIST if present; a gateway on no connected network of the stack:
@@ -130,6 +131,25 @@ int nl_route_del(struct nl *nl, const struct nl_route *r);
  * ones (protocol RTPROT_KERNEL) included.  Multipath routes are listed
  * without their next hops. */
 int nl_route_list(struct nl *nl, int family, struct nl_route **routes, size_t *n);
+
+/* ---- policy routing rules ---- */
+
+/* "[from SRC] [oif NAME] lookup TABLE [suppress_prefixlength 0] pref P". */
+struct nl_rule {
+	int family;             /* AF_INET or AF_INET6 */
+	uint32_t priority;      /* 0: the kernel picks one */
+	uint32_t table;
+	bool has_src;
+	struct nl_prefix src;   /* the source prefix (has_src) */
+	char oif[IFNAMSIZ];     /* the output device the socket is bound to, "" any */
+	bool suppress_default;  /* suppress_prefixlength 0: a default route found there does not count */
+};
+
+/* -EEXIST if the same rule is there. */
+int nl_rule_add(struct nl *nl, const struct nl_rule *r);
+/* Removes the first rule matching what is set in r (family, priority,
+ * table, source, oif).  -ENOENT if there is none. */
+int nl_rule_del(struct nl *nl, const struct nl_rule *r);
 
 /* ---- neighbours (ARP, NDP) ---- */
 

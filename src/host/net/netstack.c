@@ -60,6 +60,12 @@ int netstack_apply(const char *name, char *err, size_t errlen)
 	store_text(algo, sizeof(algo), "SELECT ccalgo FROM netstack WHERE name = ?", "s", name);
 	r = stackns_sysctl(name, "ipv4/tcp_congestion_control",
 			   strcmp(algo, "newreno") == 0 ? "reno" : algo);
+	if (r == -EPERM) {
+		snprintf(err, errlen, "cannot set congestion control %s: the machine allows only "
+			 "the algorithms of net.ipv4.tcp_allowed_congestion_control in a namespace",
+			 algo);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "cannot set congestion control %s: %s", algo, strerror(-r));
 		return r;

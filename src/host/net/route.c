@@ -155,11 +155,13 @@ static json_t *route_list(json_t *params)
 
 	if (stack && !netstack_id(stack))
 		return err_no_netstack(stack);
-	if (!s || nl_route_list(s->nl, AF_INET, &rt, &n) < 0 ||
-	    nl_link_list(s->nl, &links, &nlinks) < 0) {
+	if (!s)
+		return api_refused("Cannot read the routes of netstack %s: it is not realized",
+				   stack ? stack : DEFAULT_STACK);
+	if (nl_route_list(s->nl, AF_INET, &rt, &n) < 0 || nl_link_list(s->nl, &links, &nlinks) < 0) {
 		free(rt);
 		return api_refused("Cannot read the routes of netstack %s: %s",
-				   stack ? stack : DEFAULT_STACK, s ? nl_error(s->nl) : "not realized");
+				   stack ? stack : DEFAULT_STACK, nl_error(s->nl));
 	}
 	qsort(rt, n, sizeof(*rt), cmp_route);
 	json_t *list = json_array();

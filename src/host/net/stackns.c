@@ -6,14 +6,16 @@
  * leaves the new namespace's "lo" down, so it is brought up here: the
  * stack's own addresses (vmkping to an adapter of the stack) go over it.
  *
- * Names are made, opened and deleted in the machine's mount namespace
- * (PID 1's), not necessarily vmkd's own: `ip netns exec NS vmkd` runs
- * vmkd in a mount namespace of its own whose mounts do not propagate
- * back, and a name bind-mounted there would be an empty file for
- * everyone else (`ip netns exec vmk-...`, vmkping, esxcli diag ping).  A
- * short-lived thread unshares its filesystem context, enters PID 1's
- * mount namespace and does the work there; where that is not allowed,
- * vmkd's own mount namespace is used.
+ * Names are made, opened and deleted in the mount namespace vmkd was
+ * started from, not necessarily vmkd's own: `ip netns exec NS vmkd` runs
+ * vmkd in a mount namespace of its own (a slave copy) whose mounts do
+ * not propagate back, and a name bind-mounted there would be an empty
+ * file for everyone else (`ip netns exec vmk-...`, vmkping, esxcli diag
+ * ping).  So when vmkd's parent (the shell or test that ran `ip netns
+ * exec`, which execs vmkd in its place) has another mount namespace,
+ * stackns_init keeps an fd of it, and a short-lived thread unshares its
+ * filesystem context, enters that namespace and does the work there.
+ * Where that is not possible, vmkd's own mount namespace is used.
  */
 #include "stackns.h"
 
@@ -38,6 +40,7 @@
 static struct stackns stacks[STACKS_MAX];
 static int nr_stacks;
 static char prefix[64]; /* "vmk-INSTANCE-" */
+static int host_mnt = -1; /* the mount namespace names live in, if not ours */
 
 __attribute__((format(printf, 4, 5)))
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
@@ -71,26 +74,30 @@ static void *mnt_thread(void *p)
 	return NULL;
 }
 
-/* Runs fn(arg) in PID 1's mount namespace, or here when this is it or
- * it cannot be entered. */
+/* Runs fn(arg) in the mount namespace of the names, or here when that
+ * is ours or cannot be entered. */
 static int in_host_mounts(int (*fn)(void *), void *arg)
 {
-	struct stat self, init;
-	struct mnt_job job = { .fn = fn, .arg = arg };
+	struct mnt_job job = { .fd = host_mnt, .fn = fn, .arg = arg };
 	pthread_t t;
 
-	if (stat("/proc/self/ns/mnt", &self) < 0 || stat("/proc/1/ns/mnt", &init) < 0 ||
-	    (self.st_ino == init.st_ino && self.st_dev == init.st_dev))
+	if (host_mnt < 0 || pthread_create(&t, NULL, mnt_thread, &job) != 0)
 		return fn(arg);
-	job.fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
-	if (job.fd < 0 || pthread_create(&t, NULL, mnt_thread, &job) != 0) {
-		if (job.fd >= 0)
-			close(job.fd);
-		return fn(arg);
-	}
 	pthread_join(t, NULL);
-	close(job.fd);
 	return job.entered ? job.ret : fn(arg);
+}
+
+/* The parent's mount namespace if it is not ours, else -1. */
+static int parent_mounts(void)
+{
+	char path[64];
+	struct stat self, parent;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)getppid());
+	if (stat("/proc/self/ns/mnt", &self) < 0 || stat(path, &parent) < 0 ||
+	    (self.st_ino == parent.st_ino && self.st_dev == parent.st_dev))
+		return -1;
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 static void ns_name(const char *stack, char *buf, size_t len)
@@ -101,6 +108,10 @@ static void ns_name(const char *stack, char *buf, size_t len)
 int stackns_init(const char *instance, char *err, size_t errlen)
 {
 	snprintf(prefix, sizeof(prefix), "vmk-%s-", instance);
+	host_mnt = parent_mounts();
+	if (host_mnt >= 0)
+		vmklog("Netstack", "netstack namespace names are made in the mount namespace "
+		       "vmkd was started from");
 	struct nl *home = nl_open(-1);
 	if (!home)
 		return fail(err, errlen, -errno, "cannot open netlink: %s", strerror(errno));
@@ -288,4 +299,7 @@ void stackns_shutdown(void)
 	for (int i = 0; i < nr_stacks; i++)
 		release(&stacks[i]);
 	nr_stacks = 0;
+	if (host_mnt >= 0)
+		close(host_mnt);
+	host_mnt = -1;
 }

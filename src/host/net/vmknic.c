@@ -423,7 +423,8 @@ static json_t *vmknic_add(json_t *params)
 /* The adapter --interface-name or --portgroup-name names, into name. */
 static int removal_target(json_t *params, char *name, size_t len)
 {
-	const char *i = param_str(params, "interface-name"), *pg = param_str(params, "portgroup-name");
+	const char *i = param_str(params, "interface-name");
+	const char *pg = param_str(params, "portgroup-name");
 	long long pgid = pg ? portgroup_id(pg) : 0;
 
 	if (!i && !pg)
@@ -440,10 +441,10 @@ static int removal_target(json_t *params, char *name, size_t len)
 		return 0;
 	}
 	long long n = store_int(0, "SELECT count(*) FROM vmknic WHERE portgroup = ?", "l", pgid);
+	const char *why = n ? "several interfaces are on it" : "no interface is on it";
 	if (n != 1)
 		return API_ERR(api_invalid("Invalid --portgroup-name '%s': %s; name the interface "
-					   "with --interface-name", pg, n ? "several interfaces are on "
-					   "it" : "no interface is on it"));
+					   "with --interface-name", pg, why));
 	store_text(name, len, "SELECT name FROM vmknic WHERE portgroup = ?", "l", pgid);
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
@@ -168,34 +169,60 @@ static int sync_ipv6(struct nl *nl, int idx, const struct vmknic_cfg *c)
 
 /* ---- the per-adapter gateway ---- */
 
-static unsigned gw_metric(const char *name)
+static uint32_t gw_table(const char *name)
 {
-	return VMKNIC_GW_METRIC + (unsigned)strtoul(name + 3, NULL, 10);
+	return VMKNIC_GW_TABLE + (uint32_t)strtoul(name + 3, NULL, 10);
 }
 
-static int drop_gateway(struct nl *nl, int idx)
+/* Takes the adapter's rules and its table's default route out. */
+static void drop_gateway(struct nl *nl, const char *name)
 {
-	struct nl_route *rt;
-	size_t n;
-	int r = nl_route_list(nl, AF_INET, &rt, &n);
+	struct nl_rule rule = { .family = AF_INET, .priority = VMKNIC_GW_RULE_PREF,
+				.table = gw_table(name) };
+	struct nl_route rt = { .dst.family = AF_INET, .table = gw_table(name) };
 
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		if (rt[i].protocol == RTPROT_VMK_ADAPTER && rt[i].oif == idx)
-			r = nl_route_del(nl, &rt[i]);
-	free(rt);
-	return r == -ESRCH ? 0 : r;
+	for (int i = 0; i < 4 && nl_rule_del(nl, &rule) == 0; i++)
+		;
+	for (int i = 0; i < 4 && nl_route_del(nl, &rt) == 0; i++)
+		;
+}
+
+static int add_rule(struct nl *nl, const struct nl_rule *r)
+{
+	int e = nl_rule_add(nl, r);
+	return e == -EEXIST ? 0 : e;
+}
+
+/* The rules that send the adapter's traffic to its table. */
+static int add_rules(struct nl *nl, const struct vmknic_cfg *c, const struct nl_prefix *p)
+{
+	struct nl_rule suppress = { .family = AF_INET, .priority = VMKNIC_GW_SUPPRESS_PREF,
+				    .table = RT_TABLE_MAIN, .suppress_default = true };
+	struct nl_rule by_oif = { .family = AF_INET, .priority = VMKNIC_GW_RULE_PREF,
+				  .table = gw_table(c->name) };
+	struct nl_rule by_src = by_oif;
+
+	snprintf(by_oif.oif, sizeof(by_oif.oif), "%s", c->name);
+	by_src.has_src = true;
+	by_src.src = *p;
+	by_src.src.len = 32;
+	int r = add_rule(nl, &suppress);
+	if (r >= 0)
+		r = add_rule(nl, &by_oif);
+	return r >= 0 ? add_rule(nl, &by_src) : r;
 }
 
 static int sync_gateway(struct nl *nl, int idx, const struct vmknic_cfg *c)
 {
 	struct nl_route rt = { .dst.family = AF_INET, .has_gw = true, .oif = idx,
-			       .metric = gw_metric(c->name), .protocol = RTPROT_VMK_ADAPTER };
+			       .protocol = RTPROT_VMK_ADAPTER, .table = gw_table(c->name) };
 	struct nl_prefix p;
-	int r = drop_gateway(nl, idx);
 
-	if (r < 0 || !c->enabled || !ipv4_want(c, &p) || !ip4_parse(c->ipv4_gateway, &rt.gw.v4))
-		return r;
-	return nl_route_replace(nl, &rt);
+	drop_gateway(nl, c->name);
+	if (!c->enabled || !ipv4_want(c, &p) || !ip4_parse(c->ipv4_gateway, &rt.gw.v4))
+		return 0;
+	int r = nl_route_replace(nl, &rt);
+	return r >= 0 ? add_rules(nl, c, &p) : r;
 }
 
 /* ---- sysctls ---- */
@@ -284,8 +311,11 @@ void vmknic_rt_destroy(const char *name)
 
 	if (!l)
 		return;
+	const struct stackns *st = stackns_get(l->stack);
 	switching_detach_vmknic(name);
 	vmknic_tap_close(&l->tap);
+	if (st)
+		drop_gateway(st->nl, name);
 	drop_live(l);
 }
 

@@ -7,12 +7,18 @@
  *
  * The per-adapter gateway (`ipv4 set -g`) is, as the reference says, not
  * part of the stack's routing table: only traffic that leaves through
- * that adapter uses it.  In the kernel it is a default route through the
- * adapter with a high metric (VMKNIC_GW_METRIC + N for vmkN) and its own
- * protocol number: a socket bound to the adapter (vmkping -I) finds it,
- * because the kernel then only considers routes through that device,
- * while the stack's own default route (route ipv4 add -n default, metric
- * 0) wins for everything else.  `route ipv4 list` leaves these out.
+ * that adapter uses it.  In the kernel it is policy routing in the
+ * adapter's stack: a table of its own (VMKNIC_GW_TABLE + N for vmkN)
+ * holding the default route via the gateway, and two rules sending to
+ * that table what is bound to the adapter (oif vmkN: vmkping -I, a
+ * socket with SO_BINDTODEVICE) or comes from its address (from ADDR:
+ * replies of connections made to it).  A rule before them looks in the
+ * main table but ignores a default route found there (suppress_
+ * prefixlength 0), so that the adapter's traffic still takes the
+ * stack's more specific routes and its connected networks, and only
+ * what would leave by the stack's default route leaves by the adapter's
+ * gateway instead; everything else reaches the main table as usual.
+ * `route ipv4 list` (the main table) does not show it.
  *
  * Main thread only.  0 or -errno, with one line in err.
  */
@@ -24,9 +30,11 @@
 
 #include "ip.h"
 
-#define RTPROT_VMK_MANUAL 86   /* routes of `route ipv4 add` */
-#define RTPROT_VMK_ADAPTER 87  /* per-adapter gateways */
-#define VMKNIC_GW_METRIC 100000
+#define RTPROT_VMK_MANUAL 86        /* routes of `route ipv4 add` */
+#define RTPROT_VMK_ADAPTER 87       /* per-adapter gateways */
+#define VMKNIC_GW_TABLE 10000       /* + N: the table of vmkN's gateway */
+#define VMKNIC_GW_SUPPRESS_PREF 32000 /* main table, default routes ignored */
+#define VMKNIC_GW_RULE_PREF 32001     /* oif vmkN / from ADDR: vmkN's table */
 
 /* Creates the adapter's TAP in its stack, applies c to it and plugs it
  * into its port group's switch.  Nothing is left behind on failure. */

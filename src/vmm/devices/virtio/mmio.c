@@ -27,8 +27,11 @@
 #include "mmio.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -54,10 +57,60 @@ struct virtio_mmio {
 	struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
 
 	uint64_t notifications, interrupts, errors;
+
+	/* virtio_mmio_warn's rate limit: a window, its count, the rest */
+	uint64_t warn_window_ns;
+	unsigned int warn_count;
+	uint64_t warn_dropped;
 };
 
 static struct virtio_mmio *all[VIRTIO_MMIO_MAX_DEVICES];
 static unsigned int nr_all;
+
+/* ---- guest-triggered warnings ---- */
+
+/*
+ * At most WARN_BURST warnings per WARN_WINDOW_NS and device: each of
+ * them costs a guest a register write or two (a bad QueueReady, a
+ * malformed chain after a reset), and a guest looping on that must not
+ * fill the host's log.
+ */
+#define WARN_BURST 10
+#define WARN_WINDOW_NS (10 * 1000000000ULL)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void virtio_mmio_warn(struct virtio_mmio *t, const char *fmt, ...)
+{
+	uint64_t now = now_ns();
+	char msg[256];
+	va_list ap;
+
+	if (now - t->warn_window_ns >= WARN_WINDOW_NS) {
+		if (t->warn_dropped)
+			log_warn("%s at %#llx: %llu more warnings suppressed",
+				 t->ops->name, (unsigned long long)t->base,
+				 (unsigned long long)t->warn_dropped);
+		t->warn_window_ns = now;
+		t->warn_count = 0;
+		t->warn_dropped = 0;
+	}
+	if (t->warn_count >= WARN_BURST) {
+		t->warn_dropped++;
+		return;
+	}
+	t->warn_count++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+}
 
 /* ---- interrupts and state changes ---- */
 
@@ -76,8 +129,8 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
 {
 	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	log_warn("%s at %#llx: device needs reset", t->ops->name,
-		 (unsigned long long)t->base);
+	virtio_mmio_warn(t, "%s at %#llx: device needs reset", t->ops->name,
+			 (unsigned long long)t->base);
 	t->errors++;
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
 	raise_irq(t, VIRTIO_MMIO_INT_CONFIG);
@@ -222,8 +275,8 @@ static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v
 		return;
 	q->event_idx = event_idx(t);
 	if (virtq_enable(q, &t->vm->mem) < 0) {
-		log_warn("%s: queue %u rejected (bad size or ring address)",
-			 t->ops->name, t->queue_sel);
+		virtio_mmio_warn(t, "%s: queue %u rejected (bad size or ring address)",
+				 t->ops->name, t->queue_sel);
 		virtio_mmio_set_needs_reset(t);
 	}
 }
@@ -407,8 +460,8 @@ int virtio_mmio_pop(struct virtio_mmio *t, unsigned int q, struct virtq_chain *c
 		return 0;
 	int r = virtq_pop(vq, &t->vm->mem, c);
 	if (r < 0) {
-		log_warn("%s: malformed descriptor chain on queue %u",
-			 t->ops->name, q);
+		virtio_mmio_warn(t, "%s: malformed descriptor chain on queue %u",
+				 t->ops->name, q);
 		virtio_mmio_set_needs_reset(t);
 	}
 	return r;

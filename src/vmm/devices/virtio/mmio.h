@@ -91,6 +91,13 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
 /* Lock held: bumps ConfigGeneration and raises a config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 
+/*
+ * Lock held: log_warn for something the guest caused, rate-limited per
+ * device (a guest can repeat it as fast as it can write a register).
+ */
+void virtio_mmio_warn(struct virtio_mmio *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The device's slot, for logs and tests. */
 uint64_t virtio_mmio_base(const struct virtio_mmio *t);
 unsigned int virtio_mmio_irq(const struct virtio_mmio *t);

@@ -5,7 +5,11 @@
  * front of every frame (see tap.c), so no frame is ever rebuilt:
  *
  *  - Transmit (queue 1) runs on the vCPU thread that kicked the queue:
- *    each chain's readable buffers go to the TAP in one writev.
+ *    each chain's readable buffers go to the TAP in one writev.  One
+ *    kick sends at most a ring's worth (NET_TX_BUDGET); if the guest has
+ *    queued more meanwhile (another vCPU can keep refilling the ring),
+ *    the rest is sent from the I/O thread, a batch per EPOLLOUT wakeup
+ *    of the TAP, so that no thread holds the transport lock for long.
  *
  *  - Receive (queue 0) runs on the I/O thread when the TAP is readable.
  *    We first take buffers off the rx ring and keep them ("held") until a
@@ -21,7 +25,9 @@
  *
  *  - When the rx ring is empty and nothing is held, we stop watching the
  *    TAP (the kernel queues or drops frames meanwhile) and start again
- *    when the guest kicks the rx queue.
+ *    when the guest kicks the rx queue.  One fill takes at most a ring's
+ *    worth of chains (chains too small for the header go straight back,
+ *    and a guest that keeps re-posting them must not keep us there).
  *
  * Both paths hold the transport lock (mmio.h) while they touch queues.
  */
@@ -55,6 +61,8 @@
 #define NET_OVERFLOW (65536 + 1024)
 #define NET_FRAME_SMALL (VIRTIO_NET_HDR_LEN + 1522)   /* 1500 + VLAN Ethernet */
 #define NET_FRAME_GSO (VIRTIO_NET_HDR_LEN + 65536 + 22)
+#define NET_TX_BUDGET VIRTIO_NET_QUEUE_SIZE     /* chains per kick or wakeup */
+#define NET_RX_POPS VIRTIO_NET_QUEUE_SIZE       /* chains per fill or spill */
 
 struct net_stats {
 	uint64_t rx_frames, rx_bytes, rx_drops, rx_errors;
@@ -74,6 +82,7 @@ struct virtio_net {
 	char ifname[IFNAMSIZ];
 	uint8_t config[NET_CONFIG_SIZE];
 	bool registered, watching;      /* TAP fd in the event loop / EPOLLIN */
+	bool tx_backlog;                /* EPOLLOUT: tx chains left to send */
 	bool tap_dead;                  /* TAP gone (EPOLLERR/HUP): never again */
 	bool mrg, guest_csum;           /* negotiated */
 	bool rx_error_logged;
@@ -113,25 +122,32 @@ static uint64_t iov_put(const struct iovec *iov, unsigned int n, uint64_t off,
 	return done;
 }
 
-static void net_watch(struct virtio_net *n, bool on)
+/* Watches the TAP for rx (EPOLLIN) and for sending the tx backlog (EPOLLOUT). */
+static void net_set_events(struct virtio_net *n, bool rx, bool tx)
 {
-	uint32_t ev = on ? EPOLLIN : 0;
+	uint32_t ev = (rx ? EPOLLIN : 0) | (tx ? EPOLLOUT : 0);
 	int rc;
 
-	if ((n->registered && n->watching == on) || (!n->registered && !on) ||
-	    n->tap_dead)
+	if ((n->registered && n->watching == rx && n->tx_backlog == tx) ||
+	    (!n->registered && !rx && !tx) || n->tap_dead)
 		return;
 	if (n->registered)
 		rc = evloop_mod(n->tap, ev, net_tap_ready, n);
 	else
 		rc = evloop_add(n->tap, ev, net_tap_ready, n);
 	if (rc < 0) {
-		log_warn("virtio-net %s: cannot %s watching the TAP", n->ifname,
-			 on ? "start" : "stop");
+		virtio_mmio_warn(n->t, "virtio-net %s: cannot watch the TAP",
+				 n->ifname);
 		return;
 	}
 	n->registered = true;
-	n->watching = on;
+	n->watching = rx;
+	n->tx_backlog = tx;
+}
+
+static void net_watch(struct virtio_net *n, bool on)
+{
+	net_set_events(n, on, n->tx_backlog);
 }
 
 /* ---- receive: held chains ---- */
@@ -194,15 +210,37 @@ static int rx_take(struct virtio_net *n)
 	return 1;
 }
 
-/* Holds one chain, or with MRG_RXBUF enough for a full frame. */
+/*
+ * Holds one chain, or with MRG_RXBUF enough for a full frame, taking at
+ * most NET_RX_POPS chains: a guest that re-posts chains too small for
+ * the header as fast as rx_take returns them would otherwise keep the
+ * I/O thread here for good.
+ */
 static int rx_fill(struct virtio_net *n)
 {
-	while (n->mrg ? n->held_cap < n->rx_target : n->nr_held == 0) {
+	for (unsigned int pops = 0; pops < NET_RX_POPS; pops++) {
+		if (n->mrg ? n->held_cap >= n->rx_target : n->nr_held > 0)
+			return 1;
 		int r = rx_take(n);
 		if (r <= 0)
 			return r;
 	}
-	return 1;
+	return 0;
+}
+
+/*
+ * The held chains are the ones popped and not yet pushed.  QueueReady=0
+ * (then 1) resets the ring under us without a device reset: what we
+ * hold then belongs to an old ring, and must be neither filled nor
+ * pushed onto the new one.
+ */
+static void rx_check_held(struct virtio_net *n)
+{
+	const struct virtq *q = virtio_mmio_queue(n->t, NET_RXQ);
+
+	if (n->nr_held && (!q->enabled ||
+			   (uint16_t)(q->last_avail - q->next_used) != n->nr_held))
+		rx_forget_all(n);
 }
 
 /* ---- receive: frames ---- */
@@ -252,11 +290,11 @@ static unsigned int rx_chains_for(const struct virtio_net *n, uint64_t len)
 static unsigned int rx_spill(struct virtio_net *n, unsigned int k, uint64_t rest)
 {
 	uint64_t off = 0;
-	unsigned int j = k;
+	unsigned int j = k, pops = 0;
 
 	while (off < rest) {
 		if (j == n->nr_held) {
-			if (rx_take(n) <= 0)
+			if (pops++ >= NET_RX_POPS || rx_take(n) <= 0)
 				return 0;
 			continue;
 		}
@@ -303,9 +341,13 @@ static int rx_frame(struct virtio_net *n)
 		n->st.rx_errors++;
 		return 1;
 	}
+	/*
+	 * A TAP returns a frame's full length even when it truncated it to
+	 * our buffers: past the overflow buffer there is nothing to copy.
+	 */
 	if ((uint64_t)len <= cap)
 		used = rx_chains_for(n, (uint64_t)len);
-	else if (n->mrg)
+	else if (n->mrg && (uint64_t)len - cap <= sizeof(n->overflow))
 		used = rx_spill(n, k, (uint64_t)len - cap);
 	if (used == 0) {
 		n->st.rx_drops++;       /* too big for the buffers we have */
@@ -319,14 +361,15 @@ static void rx_fail(struct virtio_net *n)
 {
 	n->st.rx_errors++;
 	if (!n->rx_error_logged)
-		log_warn("virtio-net %s: reading the TAP: %s", n->ifname,
-			 strerror(errno));
+		virtio_mmio_warn(n->t, "virtio-net %s: reading the TAP: %s",
+				 n->ifname, strerror(errno));
 	n->rx_error_logged = true;
 	net_watch(n, false);    /* until the guest kicks the rx queue */
 }
 
 static void net_rx(struct virtio_net *n)
 {
+	rx_check_held(n);
 	for (unsigned int i = 0; i < NET_RX_BATCH; i++) {
 		if (rx_fill(n) < 0 || n->nr_held == 0) {
 			net_watch(n, false);
@@ -346,21 +389,27 @@ static void net_tap_gone(struct virtio_net *n)
 {
 	log_warn("virtio-net %s: the TAP interface went away", n->ifname);
 	evloop_del(n->tap);
-	n->registered = n->watching = false;
+	n->registered = n->watching = n->tx_backlog = false;
 	n->tap_dead = true;
 }
+
+static void net_tx(struct virtio_net *n);
 
 static void net_tap_ready(void *opaque, uint32_t events)
 {
 	struct virtio_net *n = opaque;
 
 	virtio_mmio_lock(n->t);
-	if (events & (EPOLLERR | EPOLLHUP))
+	if (events & (EPOLLERR | EPOLLHUP)) {
 		net_tap_gone(n);
-	else if (virtio_mmio_running(n->t))
-		net_rx(n);
-	else
-		net_watch(n, false);
+	} else if (!virtio_mmio_running(n->t)) {
+		net_set_events(n, false, false);
+	} else {
+		if ((events & EPOLLOUT) && n->tx_backlog)
+			net_tx(n);
+		if ((events & EPOLLIN) && n->watching)
+			net_rx(n);
+	}
 	virtio_mmio_unlock(n->t);
 }
 
@@ -388,15 +437,26 @@ static void tx_frame(struct virtio_net *n, const struct virtq_chain *c)
 	n->st.tx_bytes += c->out_len - VIRTIO_NET_HDR_LEN;
 }
 
+/*
+ * Sends up to NET_TX_BUDGET chains.  What the guest queued beyond that
+ * (possible only while another vCPU refills the ring) is left to the
+ * I/O thread's EPOLLOUT wakeups: a vCPU kicking the queue is never kept
+ * here, with the transport lock held, for as long as the guest likes.
+ */
 static void net_tx(struct virtio_net *n)
 {
 	struct virtq_chain *c = &n->tx_chain;
+	unsigned int sent = 0;
 
-	while (virtio_mmio_pop(n->t, NET_TXQ, c) == 1) {
+	while (sent < NET_TX_BUDGET && virtio_mmio_pop(n->t, NET_TXQ, c) == 1) {
 		tx_frame(n, c);
 		virtio_mmio_push(n->t, NET_TXQ, c->head, 0);
+		sent++;
 	}
 	virtio_mmio_notify_used(n->t, NET_TXQ);
+	net_set_events(n, n->watching, sent == NET_TX_BUDGET &&
+		       virtio_mmio_running(n->t) &&
+		       virtq_pending(virtio_mmio_queue(n->t, NET_TXQ)) > 0);
 }
 
 /* ---- transport ops ---- */
@@ -424,8 +484,8 @@ static void net_activate(void *opaque)
 	n->guest_csum = f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
 	n->rx_target = (f & gso) ? NET_FRAME_GSO : NET_FRAME_SMALL;
 	if (tap_set_offload(n->tap, f) < 0)
-		log_warn("virtio-net %s: TUNSETOFFLOAD: %s", n->ifname,
-			 strerror(errno));
+		virtio_mmio_warn(n->t, "virtio-net %s: TUNSETOFFLOAD: %s",
+				 n->ifname, strerror(errno));
 	net_watch(n, true);
 }
 
@@ -433,12 +493,12 @@ static void net_reset(void *opaque)
 {
 	struct virtio_net *n = opaque;
 
-	net_watch(n, false);
+	net_set_events(n, false, false);
 	rx_forget_all(n);
 	n->mrg = n->guest_csum = false;
 	if (tap_set_offload(n->tap, 0) < 0)
-		log_warn("virtio-net %s: TUNSETOFFLOAD: %s", n->ifname,
-			 strerror(errno));
+		virtio_mmio_warn(n->t, "virtio-net %s: TUNSETOFFLOAD: %s",
+				 n->ifname, strerror(errno));
 }
 
 static uint64_t net_features(void *opaque)
