@@ -52,8 +52,7 @@ class VmkdHost(Topology):
         self.ns_b = "vmk-%s-benchB" % self.instance
         self.dev_a, self.dev_b = "vmk1", "vmk2"
         self._namespaces([self.host_ns])
-        # nsenter, not `ip netns exec`: the latter's private mount namespace
-        # would hide the stacks' /run/netns names from the rest of us
+        # only the network namespace: vmkd needs no private mount namespace
         self.proc = subprocess.Popen(["nsenter", "--net=/run/netns/" + self.host_ns, VMKD,
                                       "--instance", self.instance], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -43,7 +43,7 @@
  * Input: a script of operations, each an opcode byte then its operands
  * (little-endian); a truncated last operation is dropped.
  *
- *   op % 17:
+ *   op % 18:
  *   0  MMIO write   off:u16 (& 0xfff)  w:u8 (len = 1 + w % 8)  value:len bytes
  *   1  MMIO read    off:u16 (& 0xfff)  w:u8
  *   2  RAM write    gpa:u32 (% RAM_SIZE)  n:u8  bytes:n  (clipped at the end)
@@ -97,6 +97,9 @@
  *   16 drain        n:u8  up to 1 + n % 64 EPOLLOUT wakeups, while the
  *                   device asks for them (a tx backlog), the socket
  *                   drained in between
+ *   17 faults       f:u8  from now on: bit 0 evloop_add/mod fail, bit 1
+ *                   TUNSETOFFLOAD fails, bit 2 readv fails (EIO), bit 3
+ *                   writev fails (EIO)
  *
  * FUZZ_VERBOSE=1 in the environment prints the device's status and
  * counters (cumulative over the process) after each input.
@@ -224,6 +227,7 @@ int tap_set_offload(int fd, uint64_t guest_features)
 /* ---- the event loop: recorded ---- */
 
 static bool ev_registered, evloop_fail;
+static bool readv_fail, writev_fail;
 static evloop_fn ev_fn;
 static void *ev_opaque;
 static uint32_t ev_events;
@@ -285,6 +289,10 @@ ssize_t __wrap_readv(int fd, const struct iovec *iov, int cnt)
 	if (iov[cnt - 1].iov_base != net->overflow ||
 	    iov[cnt - 1].iov_len != sizeof(net->overflow))
 		__builtin_trap();
+	if (readv_fail) {
+		errno = EIO;
+		return -1;
+	}
 	/* a TAP: the frame's whole length, however much of it fitted */
 	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
 	return recvmsg(fd, &mh, MSG_TRUNC | MSG_DONTWAIT);
@@ -303,6 +311,10 @@ ssize_t __wrap_writev(int fd, const struct iovec *iov, int cnt)
 	}
 	if (total < VIRTIO_NET_HDR_LEN)
 		__builtin_trap();
+	if (writev_fail) {
+		errno = EIO;
+		return -1;
+	}
 	return __real_writev(fd, iov, cnt);
 }
 
@@ -450,6 +462,9 @@ static void setup_queue(unsigned int q, uint8_t l2)
 
 	d->qsize = (uint16_t)(1u << sh);
 	d->avail_idx = d->next_desc = 0;
+	/* fresh rings, as a driver allocates them (sizes for the largest queue) */
+	memset(ram + d->avail, 0, 4 + 2 * VIRTIO_NET_QUEUE_SIZE + 2);
+	memset(ram + d->used, 0, 4 + 8 * VIRTIO_NET_QUEUE_SIZE + 2);
 	wr32(VIRTIO_MMIO_QUEUE_SEL, q);
 	wr32(VIRTIO_MMIO_QUEUE_NUM, d->qsize);
 	wr32(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d->desc);
@@ -729,7 +744,7 @@ static bool step(struct in *in)
 	uint8_t op;
 	if (!TAKE(in, op))
 		return false;
-	switch (op % 17) {
+	switch (op % 18) {
 	case 0: {
 		uint16_t off;
 		uint8_t w;
@@ -852,6 +867,16 @@ static bool step(struct in *in)
 			io_event(ready_events() & EPOLLOUT);
 		return true;
 	}
+	case 17: {
+		uint8_t f;
+		if (!TAKE(in, f))
+			return false;
+		evloop_fail = f & 1;
+		offload_fail = f & 2;
+		readv_fail = f & 4;
+		writev_fail = f & 8;
+		return true;
+	}
 	}
 	return false;
 }
@@ -896,7 +921,7 @@ static void reset_all(void)
 
 	memset(ram, 0, RAM_SIZE);
 	refeed = 0;
-	offload_fail = evloop_fail = false;
+	offload_fail = evloop_fail = readv_fail = writev_fail = false;
 	wr32(VIRTIO_MMIO_STATUS, 0);
 	if (net->tap_dead) {
 		/* op 10's EPOLLHUP is for good; the next input has a new TAP */

@@ -104,6 +104,13 @@ def drain(n=63):
     return bytes([16, n])
 
 
+EVLOOP_FAIL, OFFLOAD_FAILS, READV_FAIL, WRITEV_FAIL = 1, 2, 4, 8
+
+
+def faults(f):
+    return bytes([17, f])
+
+
 seeds = {
     # Linux's handshake, a few frames each way
     'linux': setup() + rxbuf(40, 2048) + inject(12 + 60) + inject(12 + 1500) +
@@ -165,6 +172,11 @@ seeds = {
     # stale wakeups: events the device did not ask for, or no longer wants
     'stale_events': setup() + io(0x85) + io(0x81) + io(0x84) + reset() + io(0x85) +
     setup(0) + inject(50) + io(0x81) + rxbuf(1, 2048, 4) + io(0x81),
+    # the host fails: the event loop, TUNSETOFFLOAD, reads and writes on the TAP
+    'faults': setup() + faults(WRITEV_FAIL) + tx(60) + faults(READV_FAIL) +
+    rxbuf(4, 2048) + inject(100) + io() + notify(RXQ) + io() + faults(0) + io() +
+    faults(EVLOOP_FAIL | OFFLOAD_FAILS) + reset() + setup() + notify(RXQ) +
+    vcpu2(TXQ, 0, 600) + tx(60) + faults(0) + notify(RXQ) + notify(TXQ) + drain(),
     # runt frames from the host: shorter than the header
     'runts': setup() + rxbuf(4, 2048) + inject(1) + inject(11) + inject(12) + io() +
     io() + io(),

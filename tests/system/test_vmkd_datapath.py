@@ -2,7 +2,7 @@
 the security policy (forged transmits, MAC address changes, promiscuous
 mode), traffic shaping, and NIC teaming failover and failback.
 
-Hosts are vmkd instances in namespaces of their own (vmkd_util.NetHost); two
+Hosts are vmkd instances in namespaces of their own (vmkd_util.Host); two
 hosts are joined by veth pairs named vmnicN at both ends (vmkd_util.wire),
 their adapters are made with esxcli and checked with vmkping.  Frames are
 sent and captured with AF_PACKET sockets inside the adapters' stacks (the
@@ -19,7 +19,7 @@ import types
 
 import pytest
 
-from vmkd_util import (VMKPING, VS, NetHost, add_portgroup, add_vmknic, add_vswitch,
+from vmkd_util import (VMKPING, VS, Host, add_portgroup, add_vmknic, add_vswitch,
                       close_hosts, link_info, ping_ok, ping_stats, set_link, stack_ns,
                       tx_packets, vmkping, wait_link, wire)
 
@@ -95,7 +95,7 @@ def mac_of(host, vmk, stack):
 @pytest.fixture
 def hosts2():
     """Two hosts, A's vmnic0 cabled to B's vmnic0."""
-    a, b = NetHost(), NetHost()
+    a, b = Host(), Host()
     try:
         wire(a, b)
         yield a.start(), b.start()
@@ -106,7 +106,7 @@ def hosts2():
 @pytest.fixture
 def host1():
     """One host; vSwitch1 without uplinks and port group "Sec" on it."""
-    h = NetHost()
+    h = Host()
     try:
         h.start()
         add_vswitch(h, uplinks=())
@@ -295,7 +295,7 @@ def test_traffic_shaping(host1):
 def teamed():
     """A and B cabled twice (vmnic0-vmnic0, vmnic1-vmnic1); on both,
     vSwitch1 with vmnic0 active and vmnic1 standby, and vmk1 on it."""
-    a, b = NetHost(), NetHost()
+    a, b = Host(), Host()
     try:
         wire(a, b, "vmnic0", "vmnic0")
         wire(a, b, "vmnic1", "vmnic1")

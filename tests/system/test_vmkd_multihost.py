@@ -3,7 +3,7 @@ reach each other across hosts on their own TCP/IP stack only, three hosts
 talk through a physical switch, and a host killed with -9 comes back with
 the same configuration and its traffic flowing again.
 
-Each host is a vmkd in a namespace of its own (vmkd_util.NetHost); cables are
+Each host is a vmkd in a namespace of its own (vmkd_util.Host); cables are
 veth pairs named vmnic0 at both ends (vmkd_util.wire); the physical switch
 is a Linux bridge in a namespace of the test's (vmkd_util.Fabric).
 
@@ -16,14 +16,14 @@ import types
 import pytest
 
 from vmkd_ip_util import ip_snapshot
-from vmkd_util import (VMKPING, VS, Fabric, NetHost, add_portgroup, add_vmknic, add_vswitch,
+from vmkd_util import (VMKPING, VS, Fabric, Host, add_portgroup, add_vmknic, add_vswitch,
                       close_hosts, ping_ok, ping_stats, vmkping, wire)
 
 
 @pytest.fixture
 def hosts2():
     """Two hosts, A's vmnic0 cabled to B's vmnic0."""
-    a, b = NetHost(), NetHost()
+    a, b = Host(), Host()
     try:
         wire(a, b)
         yield a.start(), b.start()
@@ -82,7 +82,7 @@ def test_uplink_and_cable_changes(hosts2):
 
 
 def test_three_hosts_through_a_physical_switch():
-    hosts, fabric = [NetHost(), NetHost(), NetHost()], Fabric()
+    hosts, fabric = [Host(), Host(), Host()], Fabric()
     try:
         for n, h in enumerate(hosts, 1):
             fabric.plug(h)

@@ -257,20 +257,6 @@ VS = ("network", "vswitch", "standard")
 DEFAULT_STACK = "defaultTcpipStack"
 
 
-class NetHost(Host):
-    """A host whose vmkd is started with `nsenter --net` rather than `ip
-    netns exec`: the latter also gives vmkd a private (slave) mount
-    namespace, where the /run/netns names vmkd mounts for its TCP/IP stacks
-    do not propagate back, so that vmkping and `ip netns exec` outside
-    could not find the stacks."""
-
-    def vmkd_argv(self, *extra):
-        argv = ["nsenter", "--net=/run/netns/" + self.ns, VMKD, "--instance", self.name]
-        if self.mgmt_ip:
-            argv += ["--mgmt-ip", self.mgmt_ip]
-        return argv + list(extra)
-
-
 def wire(a, b, nic_a="vmnic0", nic_b="vmnic0", up=True):
     """A cable: a veth pair with nic_a in host a's namespace and nic_b in
     host b's.  It goes away with either namespace."""
