@@ -18,6 +18,6 @@ rc=0
 for b in boot memory exits esxcli switch; do
 	echo
 	echo "== bench/$b.py"
-	python3 bench/$b.py || { echo "run_all: bench/$b.py failed" >&2; rc=1; }
+	/usr/bin/python3 bench/$b.py || { echo "run_all: bench/$b.py failed" >&2; rc=1; }
 done
 exit $rc
