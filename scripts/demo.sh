@@ -1,7 +1,9 @@
 #!/bin/sh
-# The demo: installs dependencies, builds vmk, and boots each test guest
-# under vmx with its console on this terminal.  Later issues grow this
-# into a whole demo host (vmkd, a vSwitch, a VM on "VM Network").
+# The demo: installs dependencies, builds vmk, boots each test guest under
+# vmx with its console on this terminal, then brings up a host (vmkd in a
+# network namespace of its own), inspects and changes its network with
+# esxcli and checks it with vmkping.  Nothing outlives the demo: the host
+# keeps its state under a temporary VMK_ROOT.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (needs /dev/kvm)" >&2; exit 1; }
@@ -11,7 +13,14 @@ vmx=$b/src/vmm/vmx
 g=$b/tests/guests
 tmp=$(mktemp -d)
 ns=vmkdemo$$
-trap 'rm -rf "$tmp"; ip netns del $ns 2>/dev/null || true' EXIT
+hostns=vmkdemohost$$
+vmkd_pid=
+cleanup() {
+	[ -n "$vmkd_pid" ] && kill "$vmkd_pid" 2>/dev/null && wait "$vmkd_pid" 2>/dev/null
+	for n in $ns $hostns vmk-demo-vmotion; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 run() {
 	echo
 	echo "### vmx $*"
@@ -60,3 +69,42 @@ kill $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
 grep -E "Linux version|Command line|BIOS-e820" "$tmp/linux.log" || true
 echo "### (stopped after the e820 map: see docs/architecture.md on this machine's emulated KVM)"
+
+# A host: vmkd with its own namespace as defaultTcpipStack.
+echo
+echo "### a vmk host: vmkd --instance demo (in network namespace $hostns)"
+export VMK_ROOT="$tmp/host" VMK_INSTANCE=demo
+mkdir -p "$VMK_ROOT"
+ip netns add $hostns
+ip netns exec $hostns "$b/src/host/vmkd" --instance demo --mgmt-ip 192.168.77.10/24 &
+vmkd_pid=$!
+i=0
+while [ $i -lt 100 ] && ! "$b/src/cli/esxcli" system version get >/dev/null 2>&1; do
+	sleep 0.1; i=$((i + 1))
+done
+esx() {
+	echo "# esxcli $*"
+	"$b/src/cli/esxcli" "$@"
+}
+esx system version get
+esx network vswitch standard list
+esx network vswitch standard portgroup list
+esx network ip interface list
+esx network ip interface ipv4 get
+echo
+echo "### a vMotion adapter on its own TCP/IP stack, on the same vSwitch"
+esx network vswitch standard portgroup add -p vMotion -v vSwitch0
+esx network ip interface add -i vmk1 -p vMotion -N vmotion
+esx network ip interface ipv4 set -i vmk1 -t static -I 192.168.77.20 -N 255.255.255.0
+esx network ip interface tag get -i vmk1
+esx network ip netstack list
+echo
+echo "### vmkping from the vmotion stack across vSwitch0 to vmk0"
+"$b/src/cli/vmkping" -S vmotion -c 3 192.168.77.10 || true
+echo
+echo "### each TCP/IP stack has its own routing table"
+esx network ip route ipv4 list
+esx network ip route ipv4 list -N vmotion
+echo
+echo "### vmkernel.log"
+tail -n 8 "$VMK_ROOT/var/log/vmk/demo/vmkernel.log" 2>/dev/null || find "$VMK_ROOT" -name vmkernel.log -exec tail -n 8 {} \;

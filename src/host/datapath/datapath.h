@@ -173,14 +173,34 @@ struct dp_port_ops {
 	void (*destroy)(struct dp_port *p);	/* frees the port and its fd */
 };
 
+/* A frame waiting in a shaper's queue: its bytes are at off in the
+ * queue's byte ring, already classified (vlan, tci: as in dp_frame). */
+struct dp_shaped_frame {
+	struct virtio_net_hdr vnet;
+	uint32_t off, len;
+	uint16_t tci, vlan;
+	bool tag_meta;
+};
+
 /* Token buckets of a shaped port (shaping.c); amounts are bytes scaled by
- * 8e9 so that refills are exact integers. */
+ * 8e9 so that refills are exact integers.  Frames the buckets cannot take
+ * yet wait in a short FIFO (copied into a byte ring of qcap bytes, at
+ * most DP_SHAPE_QFRAMES frames); due_ns says when its head frame can go
+ * (0: empty), which the runner reads to arm its timer. */
+#define DP_SHAPE_QFRAMES 256
+#define DP_SHAPE_QMAX (256u * 1024)	/* queue bytes: 2x burst within [2 frames, this] */
 struct dp_shaper {
 	__int128 avg_tokens, peak_tokens;
 	__int128 avg_depth, peak_depth;
 	uint64_t avg_bps, peak_bps;
 	uint64_t last_ns;
 	bool enabled;
+	struct dp_shaping cfg;		/* what it was configured with */
+	struct dp_shaped_frame *q;	/* DP_SHAPE_QFRAMES descriptors, a ring */
+	unsigned qhead, qn;
+	uint8_t *qbuf;			/* qcap bytes */
+	uint32_t qcap, qtail, qbytes;
+	uint64_t due_ns;		/* atomic: the runner reads it unlocked */
 };
 
 struct dp_switch;
@@ -260,6 +280,15 @@ void dp_switch_set_link(struct dp_port *uplink, bool up);
 void dp_port_announce(struct dp_port *p);
 /* The uplink the port's team sends the port's own frames to, or NULL. */
 struct dp_port *dp_port_uplink(struct dp_port *p);
+
+/* Sends on what the port's shaping queue may send now (the runner calls
+ * it when the port's shaper.due_ns has come; tests after moving their
+ * clock).  dp_switch_input does it for the port whose frames it gets. */
+void dp_port_shaper_run(struct dp_port *p);
+/* When p's queued frames may go next, in the switch's clock; 0: none. */
+uint64_t dp_port_shaper_due(const struct dp_port *p);
+/* Frames waiting in p's shaping queue. */
+unsigned dp_port_shaper_queued(struct dp_port *p);
 
 /* Forwards n frames that arrived on src (ports and the runner call it). */
 void dp_switch_input(struct dp_switch *sw, struct dp_port *src,

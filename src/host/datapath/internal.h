@@ -63,9 +63,20 @@ bool dp_sec_promiscuous(const struct dp_port *p);
 
 /* ---- shaping.c ---- */
 
-void dp_shaper_config(struct dp_shaper *s, const struct dp_shaping *cfg,
-		      uint64_t now);
+/* Returns how many queued frames a changed configuration discarded. */
+unsigned dp_shaper_config(struct dp_shaper *s, const struct dp_shaping *cfg,
+			  uint64_t now);
 bool dp_shaper_admit(struct dp_shaper *s, uint64_t now, uint32_t bytes);
+/* Frees the queue (detach); dp_shaper_config allocates it. */
+void dp_shaper_free(struct dp_shaper *s);
+/* Copies f to the tail of the queue; false when it is full. */
+bool dp_shaper_enqueue(struct dp_shaper *s, const struct dp_frame *f);
+/* Fills f with the head frame (its bytes stay in the ring) if the buckets
+ * take it now, which charges them; false when empty or it must wait. */
+bool dp_shaper_head(struct dp_shaper *s, uint64_t now, struct dp_frame *f);
+void dp_shaper_pop(struct dp_shaper *s);
+/* Recomputes due_ns after the queue changed. */
+void dp_shaper_update_due(struct dp_shaper *s);
 
 /* ---- teaming.c ---- */
 
@@ -126,6 +137,9 @@ static inline bool dp_mac_is_multicast(const uint8_t *mac)
 void dp_switch_emit(struct dp_switch *sw, struct dp_port *p,
 		    const struct dp_frame *f);
 void dp_forward(struct dp_switch *sw, struct dp_port *src, struct dp_frame *f);
+/* Forwards what src's shaping queue may send now (flush afterwards,
+ * before anything else is queued: ports may still hold the bytes). */
+void dp_shaper_drain(struct dp_switch *sw, struct dp_port *src);
 void dp_flush_ports(struct dp_switch *sw);
 
 #endif
