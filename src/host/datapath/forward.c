@@ -9,7 +9,9 @@
  *     another uplink of the same network);
  *   - a virtual port's frame passes the forged-transmit check
  *     (security.c), then the port's shaper (shaping.c), and its source MAC
- *     is learned (fdb.c).
+ *     is learned (fdb.c).  A frame the shaper cannot take yet waits in the
+ *     port's shaping queue (dropped only when that is full) and goes on
+ *     from dp_shaper_drain, classified already, when the buckets allow.
  * Then:
  *   - broadcast and multicast are flooded inside the VLAN: to every other
  *     virtual port member of it, and, from a virtual port, to the one
@@ -112,8 +114,13 @@ static bool port_in(struct dp_switch *sw, struct dp_port *src,
 {
 	if (dp_sec_forged(src, f->data + 6))
 		return drop(src, DP_DROP_FORGED);
-	if (!dp_shaper_admit(&src->shaper, sw->now, f->len))
-		return drop(src, DP_DROP_SHAPED);
+	struct dp_shaper *sh = &src->shaper;
+	if (sh->qn || !dp_shaper_admit(sh, sw->now, f->len)) {
+		if (!dp_shaper_enqueue(sh, f))
+			return drop(src, DP_DROP_SHAPED);
+		dp_shaper_update_due(sh);
+		return false;	/* queued: dp_shaper_drain sends it on */
+	}
 	dp_fdb_learn(&sw->fdb, f->vlan, f->data + 6, src, sw->now);
 	return true;
 }
@@ -187,12 +194,10 @@ static void promiscuous(struct dp_switch *sw, struct dp_port *src,
 	}
 }
 
-void dp_forward(struct dp_switch *sw, struct dp_port *src, struct dp_frame *f)
+/* Where a frame that passed ingress goes. */
+static void dispatch(struct dp_switch *sw, struct dp_port *src,
+		     const struct dp_frame *f)
 {
-	src->stats.in_frames++;
-	src->stats.in_bytes += f->len;
-	if (!ingress(sw, src, f))
-		return;
 	sw->gen++;
 	if (dp_mac_is_multicast(f->data))
 		flood(sw, src, f);
@@ -200,4 +205,27 @@ void dp_forward(struct dp_switch *sw, struct dp_port *src, struct dp_frame *f)
 		unicast(sw, src, f);
 	if (sw->npromisc)
 		promiscuous(sw, src, f);
+}
+
+void dp_forward(struct dp_switch *sw, struct dp_port *src, struct dp_frame *f)
+{
+	src->stats.in_frames++;
+	src->stats.in_bytes += f->len;
+	if (ingress(sw, src, f))
+		dispatch(sw, src, f);
+}
+
+void dp_shaper_drain(struct dp_switch *sw, struct dp_port *src)
+{
+	struct dp_shaper *sh = &src->shaper;
+	struct dp_frame f;
+
+	if (!sh->qn)
+		return;
+	while (dp_shaper_head(sh, sw->now, &f)) {
+		dp_fdb_learn(&sw->fdb, f.vlan, f.data + 6, src, sw->now);
+		dispatch(sw, src, &f);
+		dp_shaper_pop(sh);
+	}
+	dp_shaper_update_due(sh);
 }

@@ -25,6 +25,15 @@
  * 100 us.  The cost is at most that much spinning after each burst; an
  * idle switch sleeps.
  *
+ * Shaping queues: a shaped port's frames that must wait (shaping.c) go
+ * on when its buckets allow, which no fd says.  After each round of
+ * events the loop sends on the queues whose time (shaper.due_ns) has come
+ * and arms a timerfd, in the same epoll set, for the earliest of the
+ * others, to the nanosecond (an epoll timeout's milliseconds would let
+ * the 1 ms peak bucket overflow and lower the rate).  This takes the
+ * switch's clock to be CLOCK_MONOTONIC, its default; switches with a
+ * fake clock (tests) call dp_port_shaper_run themselves.
+ *
  * Ports come and go while the loop runs: each is registered in a slot and
  * the epoll data carries the slot number and a generation.  The loop
  * handles the events of one epoll_wait under the runner's mutex, and
@@ -40,12 +49,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "datapath.h"
 
 #define EV_WAKE UINT64_MAX
+#define EV_TIMER (UINT64_MAX - 1)
 #define EV_MAX 64
 #define ROUNDS 4
 
@@ -56,7 +67,8 @@ struct slot {
 };
 
 struct dp_runner {
-	int epfd, evfd;
+	int epfd, evfd, tfd;
+	uint64_t armed_ns;	/* what the timerfd is set to; 0: disarmed */
 	pthread_mutex_t lock;
 	struct slot *slot;
 	unsigned nslots;
@@ -80,8 +92,11 @@ static int runner_setup(struct dp_runner *r)
 {
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	r->pool = malloc((size_t)DP_BATCH * DP_FRAME_MAX);
-	if (r->epfd < 0 || r->evfd < 0 || !r->pool)
+	if (r->epfd < 0 || r->evfd < 0 || r->tfd < 0 || !r->pool)
+		return -1;
+	if (watch(r->epfd, r->tfd, EV_TIMER) < 0)
 		return -1;
 	for (unsigned i = 0; i < DP_BATCH; i++) {
 		r->frames[i].buf = r->pool + (size_t)i * DP_FRAME_MAX;
@@ -96,7 +111,7 @@ struct dp_runner *dp_runner_new(void)
 
 	if (!r)
 		return NULL;
-	r->epfd = r->evfd = -1;
+	r->epfd = r->evfd = r->tfd = -1;
 	atomic_init(&r->busy_poll_us, DP_BUSY_POLL_US);
 	pthread_mutex_init(&r->lock, NULL);
 	if (runner_setup(r) < 0) {
@@ -115,6 +130,8 @@ void dp_runner_free(struct dp_runner *r)
 		close(r->epfd);
 	if (r->evfd >= 0)
 		close(r->evfd);
+	if (r->tfd >= 0)
+		close(r->tfd);
 	pthread_mutex_destroy(&r->lock);
 	free(r->slot);
 	free(r->pool);
@@ -229,6 +246,55 @@ static void drain_wake(struct dp_runner *r)
 		;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void drain_timer(struct dp_runner *r)
+{
+	uint64_t v;
+
+	if (read(r->tfd, &v, sizeof(v)) < 0) {
+		/* not expired (EAGAIN): nothing to clear */
+	}
+	r->armed_ns = 0;	/* fired (or about to be re-armed anyway) */
+}
+
+/* Sends on the shaping queues that are due; arms the timer for the next. */
+static int run_shapers(struct dp_runner *r)
+{
+	uint64_t now = 0, next = 0;
+	int ran = 0;
+
+	for (unsigned i = 0; i < r->nslots; i++) {
+		struct dp_port *p = r->slot[i].port;
+		uint64_t due = p ? dp_port_shaper_due(p) : 0;
+		if (!due)
+			continue;
+		if (!now)
+			now = mono_ns();
+		if (due <= now) {
+			dp_port_shaper_run(p);
+			ran++;
+			due = dp_port_shaper_due(p);
+		}
+		if (due && (!next || due < next))
+			next = due;
+	}
+	if (next != r->armed_ns) {
+		struct itimerspec its = { 0 };
+		its.it_value.tv_sec = (time_t)(next / 1000000000u);
+		its.it_value.tv_nsec = (long)(next % 1000000000u);
+		if (timerfd_settime(r->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+			r->armed_ns = next;
+	}
+	return ran;
+}
+
 static struct slot *slot_of(struct dp_runner *r, uint64_t data)
 {
 	unsigned i = (unsigned)(data & 0xffffffffu);
@@ -252,10 +318,15 @@ int dp_runner_poll(struct dp_runner *r, int timeout_ms)
 			drain_wake(r);
 			continue;
 		}
+		if (ev[i].data.u64 == EV_TIMER) {
+			drain_timer(r);
+			continue;
+		}
 		struct slot *s = slot_of(r, ev[i].data.u64);
 		if (s)
 			frames += service(r, s);
 	}
+	frames += run_shapers(r);
 	pthread_mutex_unlock(&r->lock);
 	return frames;
 }

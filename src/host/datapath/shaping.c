@@ -159,15 +159,15 @@ bool dp_shaper_admit(struct dp_shaper *s, uint64_t now, uint32_t bytes)
 static int64_t ring_place(const struct dp_shaper *s, uint32_t len)
 {
 	if (!s->qn)
-		return len <= s->qcap ? 0 : -1;
+		return len <= s->qcap ? 0 : (int64_t)-1;
 	uint32_t head = s->q[s->qhead].off;
 	if (s->qtail > head) {		/* bytes in [head, tail) */
 		if (s->qcap - s->qtail >= len)
 			return s->qtail;
-		return len <= head ? 0 : -1;
+		return len <= head ? 0 : (int64_t)-1;
 	}
 	/* wrapped: bytes in [head, end) and [0, tail); tail == head: full */
-	return head - s->qtail >= len ? s->qtail : -1;
+	return head - s->qtail >= len ? (int64_t)s->qtail : -1;
 }
 
 bool dp_shaper_enqueue(struct dp_shaper *s, const struct dp_frame *f)

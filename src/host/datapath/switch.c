@@ -163,12 +163,19 @@ static void pg_revlan(struct dp_switch *sw, struct dp_pg *pg)
 	}
 }
 
+/* (Re)configures p's shaper; frames a changed configuration discards
+ * from its queue count as shaped drops. */
+static void reshape(struct dp_switch *sw, struct dp_port *p)
+{
+	p->stats.drops[DP_DROP_SHAPED] +=
+		dp_shaper_config(&p->shaper, &p->pg->policy.shaping, sw->now);
+}
+
 static void pg_reshape(struct dp_switch *sw, struct dp_pg *pg)
 {
 	for (unsigned i = 0; i < sw->nports; i++)
 		if (sw->ports[i]->pg == pg)
-			dp_shaper_config(&sw->ports[i]->shaper,
-					 &pg->policy.shaping, sw->now);
+			reshape(sw, sw->ports[i]);
 }
 
 static struct dp_pg *pg_new(struct dp_switch *sw, const char *name)
@@ -288,7 +295,8 @@ static int attach_locked(struct dp_switch *sw, struct dp_port *p,
 		return rc;
 	port_insert(sw, p);
 	pg->nports++;
-	dp_shaper_config(&p->shaper, &pg->policy.shaping, sw->now);
+	memset(&p->shaper, 0, sizeof(p->shaper));
+	reshape(sw, p);
 	recount(sw);
 	return 0;
 }
@@ -341,7 +349,7 @@ static int move_locked(struct dp_switch *sw, struct dp_port *p,
 	}
 	old->nports--;
 	pg->nports++;
-	dp_shaper_config(&p->shaper, &pg->policy.shaping, sw->now);
+	reshape(sw, p);
 	recount(sw);
 	return 0;
 }
@@ -366,6 +374,7 @@ static void detach_locked(struct dp_switch *sw, struct dp_port *p)
 		return;
 	if (p->queued)
 		dp_flush_ports(sw);
+	dp_shaper_free(&p->shaper);
 	memmove(&sw->ports[i], &sw->ports[i + 1],
 		(sw->nports - i - 1) * sizeof(*sw->ports));
 	sw->nports--;
@@ -478,11 +487,48 @@ void dp_switch_input(struct dp_switch *sw, struct dp_port *src,
 			dp_fdb_age(&sw->fdb, sw->now);
 			sw->last_sweep = sw->now;
 		}
+		if (src->shaper.qn) {	/* what waited goes first */
+			dp_shaper_drain(sw, src);
+			dp_flush_ports(sw);	/* before the ring is reused */
+		}
 		for (unsigned i = 0; i < n; i++)
 			dp_forward(sw, src, &f[i]);
 		dp_flush_ports(sw);
 	}
 	pthread_mutex_unlock(&sw->lock);
+}
+
+void dp_port_shaper_run(struct dp_port *p)
+{
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
+
+	if (!sw)
+		return;
+	pthread_mutex_lock(&sw->lock);
+	if (p->sw == sw && p->shaper.qn) {
+		sw->now = sw->clock(sw->clock_arg);
+		dp_shaper_drain(sw, p);
+		dp_flush_ports(sw);
+	}
+	pthread_mutex_unlock(&sw->lock);
+}
+
+uint64_t dp_port_shaper_due(const struct dp_port *p)
+{
+	return __atomic_load_n(&p->shaper.due_ns, __ATOMIC_RELAXED);
+}
+
+unsigned dp_port_shaper_queued(struct dp_port *p)
+{
+	struct dp_switch *sw = __atomic_load_n(&p->sw, __ATOMIC_ACQUIRE);
+	unsigned n;
+
+	if (!sw)
+		return 0;
+	pthread_mutex_lock(&sw->lock);
+	n = p->shaper.qn;
+	pthread_mutex_unlock(&sw->lock);
+	return n;
 }
 
 struct dump {
