@@ -5,10 +5,10 @@
  * it after detaching; the port reads and writes the same fd and is
  * destroyed with its fd field reset to -1, so destroying the port never
  * closes it (and a thousand adapters cost no extra fd).  The TAP was made
- * with a 12-byte virtio_net_hdr_v1 (vmknic_tap.h) while the datapath's TAP
- * port reads the 10-byte struct virtio_net_hdr; the header size is a
- * property of the device, so attaching sets it to 10 (the two differ only
- * by num_buffers, which a TAP does not use).
+ * with a 12-byte virtio_net_hdr_v1 (VMKNIC_VNET_HDR_LEN, vmknic_tap.h),
+ * the size the datapath's TAP port reads and writes (DP_TAP_VNET_HDR_LEN;
+ * asserted below): attaching leaves the device as it is, and the port
+ * refuses a TAP whose size differs.
  *
  * MAC changes: the port's initial MAC is the adapter's configured one;
  * its effective MAC is the TAP's current one, read once a second and told
@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "net/netns.h"
+#include "net/vmknic_tap.h"
 #include "switching.h"
 #include "switching_internal.h"
 #include "vmklog.h"
@@ -172,14 +173,13 @@ static void follow_mac(struct sw_vmknic *k)
 	vmklog("Net", "%s: the adapter's stack set MAC address %s", k->name, text);
 }
 
+_Static_assert(VMKNIC_VNET_HDR_LEN == DP_TAP_VNET_HDR_LEN,
+	       "vmknic TAPs and the datapath's TAP port use one vnet header size");
+
 static void tap_setup(struct sw_vmknic *k, int tap_fd)
 {
 	struct ifreq ifr = { 0 };
-	int hdr = sizeof(struct virtio_net_hdr);
 
-	if (ioctl(tap_fd, TUNSETVNETHDRSZ, &hdr) < 0)
-		vmklog_warn("Net", "%s: cannot set the vnet header size: %s", k->name,
-			    strerror(errno));
 	if (ioctl(tap_fd, TUNGETIFF, &ifr) < 0)
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IF_NAMESIZE - 1, k->name);
 	memcpy(k->ifname, ifr.ifr_name, sizeof(k->ifname));
@@ -191,8 +191,8 @@ static int plug(struct sw_vmknic *k, struct sw_pg *pg, int tap_fd, const uint8_t
 	struct dp_port *p = dp_tap_port_new(k->name, tap_fd);
 	int rc;
 
-	if (!p)
-		return -ENOMEM;
+	if (!p)		/* EPROTO: the TAP's vnet header size is not ours */
+		return errno == EPROTO ? -EPROTO : -ENOMEM;
 	if ((rc = dp_switch_attach(k->vs->dp, p, pg->key, mac)) < 0) {
 		p->fd = -1;
 		dp_port_destroy(p);

@@ -781,6 +781,156 @@ static void test_shaping(void **state)
 	assert_int_equal(offer(fx, 4000000, 1000, 100000000), 400000);
 }
 
+/* A group shaped at 1 MB/s average, `peak` bit/s peak, `burst` bytes,
+ * with ports 0 and 1 in it. */
+static void shaped_pair(struct fx *fx, uint64_t peak, uint64_t burst)
+{
+	struct dp_policy pol;
+
+	dp_policy_default(&pol);
+	pol.shaping = (struct dp_shaping){
+		.enabled = true, .average_bps = 8000000,
+		.peak_bps = peak, .burst_bytes = burst,
+	};
+	pg(fx, "Shaped", 0, &pol);
+	port(fx, 0, "Shaped");
+	port(fx, 1, "Shaped");
+}
+
+/* Injects n frames of `size` bytes from port 0 to port 1 at once. */
+static void inject_n(struct fx *fx, unsigned n, size_t size)
+{
+	uint8_t b[2048], src[6], dst[6];
+
+	mac_of(0, src);
+	mac_of(1, dst);
+	size_t len = eth(b, dst, src, 0x0800, size - 14);
+	for (unsigned i = 0; i < n; i++)
+		dp_test_port_inject(fx->p[0], b, len, NULL);
+}
+
+/* A burst larger than the buckets is delayed, not dropped, and leaves at
+ * the shaped rate, in order, as the clock moves. */
+static void test_shaping_queue_delays(void **state)
+{
+	struct fx *fx = *state;
+
+	/* peak = average: the peak bucket (1 ms, at least 1514 bytes) lets
+	 * one 1000-byte frame through now, then one per ms */
+	shaped_pair(fx, 8000000, 10000);
+	inject_n(fx, 100, 1000);
+	assert_int_equal(pending(fx->p[1]), 1);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), 99);
+	assert_int_equal(drops(fx->p[0], DP_DROP_SHAPED), 0);
+	/* the head frame can go in exactly 486 us: 1000 - 514 bytes at 1 MB/s */
+	assert_int_equal(dp_port_shaper_due(fx->p[0]), fake_ns + 486000);
+	dp_port_shaper_run(fx->p[0]);	/* not due: nothing moves */
+	assert_int_equal(pending(fx->p[1]), 1);
+	for (int ms = 1; ms <= 50; ms++) {
+		fake_ns += 1000000;
+		dp_port_shaper_run(fx->p[0]);
+	}
+	/* 50 ms at 1 MB/s: 50 kB more, the average is honoured */
+	assert_in_range(pending(fx->p[1]), 50, 52);
+	while (dp_port_shaper_queued(fx->p[0])) {
+		fake_ns += 1000000;
+		dp_port_shaper_run(fx->p[0]);
+	}
+	assert_int_equal(pending(fx->p[1]), 100);
+	assert_int_equal(dp_port_shaper_due(fx->p[0]), 0);
+	assert_int_equal(drops(fx->p[0], DP_DROP_SHAPED), 0);
+
+	/* frames sent while others wait queue behind them (order kept), and
+	 * new frames from the port send the queue on too */
+	dp_test_port_clear(fx->p[1]);
+	fake_ns += 1000000000;
+	inject_n(fx, 3, 1000);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), 2);
+	fake_ns += 1000000;
+	inject_n(fx, 1, 1000);		/* one leaves, this one waits */
+	assert_int_equal(pending(fx->p[1]), 2);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), 2);
+}
+
+/* The queue holds 2x burst, at least two GSO frames (133 kB), and at most
+ * DP_SHAPE_QFRAMES frames; beyond that frames drop. */
+static void test_shaping_queue_bound(void **state)
+{
+	struct fx *fx = *state;
+	unsigned qbytes = 2 * DP_FRAME_MAX;
+
+	shaped_pair(fx, 8000000, 10000);
+	inject_n(fx, 200, 1000);
+	assert_int_equal(pending(fx->p[1]), 1);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), qbytes / 1000);
+	assert_int_equal(drops(fx->p[0], DP_DROP_SHAPED), 199 - qbytes / 1000);
+
+	/* once it empties, the frame bound: 64-byte frames */
+	while (dp_port_shaper_queued(fx->p[0])) {
+		fake_ns += 1000000;
+		dp_port_shaper_run(fx->p[0]);
+	}
+	fake_ns += 1000000000;
+	dp_test_port_clear(fx->p[1]);
+	uint64_t before = drops(fx->p[0], DP_DROP_SHAPED);
+	inject_n(fx, 400, 64);
+	unsigned passed = pending(fx->p[1]);
+	assert_int_equal(passed, 1514 / 64);	/* what the full peak bucket holds */
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), DP_SHAPE_QFRAMES);
+	assert_int_equal(drops(fx->p[0], DP_DROP_SHAPED) - before,
+			 400 - passed - DP_SHAPE_QFRAMES);
+
+	/* a new configuration starts afresh: what waited counts as dropped */
+	struct dp_policy pol;
+	dp_policy_default(&pol);
+	pg(fx, "Shaped", 0, &pol);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), 0);
+	assert_int_equal(drops(fx->p[0], DP_DROP_SHAPED) - before,
+			 400 - passed);
+}
+
+/* 64 KiB GSO frames, larger than both buckets, wait until the buckets are
+ * full (and then leave them in debt) rather than drop. */
+static void test_shaping_queue_gso(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t *big = calloc(1, 65000), src[6], dst[6];
+	struct virtio_net_hdr h = { .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				    .gso_size = 1448 };
+
+	shaped_pair(fx, 16000000, 10000);	/* peak bucket: 2000 bytes */
+	mac_of(0, src);
+	mac_of(1, dst);
+	eth(big, dst, src, 0x0800, 65000 - 14);
+	for (int i = 0; i < 4; i++)
+		dp_test_port_inject(fx->p[0], big, 65000, &h);
+	/* one passes, two fit in the 133 kB queue, the fourth drops */
+	assert_int_equal(pending(fx->p[1]), 1);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), 2);
+	assert_int_equal(drops(fx->p[0], DP_DROP_SHAPED), 1);
+	/* the average bucket is 55000 in debt: full again in 65 ms */
+	assert_int_equal(dp_port_shaper_due(fx->p[0]), fake_ns + 65000000);
+	fake_ns += 64000000;
+	dp_port_shaper_run(fx->p[0]);
+	assert_int_equal(pending(fx->p[1]), 1);
+	fake_ns += 1000000;
+	dp_port_shaper_run(fx->p[0]);
+	assert_int_equal(pending(fx->p[1]), 2);
+	fake_ns += 65000000;
+	dp_port_shaper_run(fx->p[0]);
+	assert_int_equal(pending(fx->p[1]), 3);
+	assert_int_equal(dp_port_shaper_queued(fx->p[0]), 0);
+
+	/* the frames come out whole, with their virtio-net header */
+	struct virtio_net_hdr got;
+	assert_int_equal(dp_test_port_pop(fx->p[1], big, 65000, &got), 65000);
+	assert_int_equal(dp_test_port_pop(fx->p[1], big, 65000, &got), 65000);
+	assert_int_equal(got.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(got.gso_size, 1448);
+	assert_int_equal(big[6 + 5], src[5]);
+	free(big);
+}
+
 /* ---- teaming ---- */
 
 static bool is_rarp_for(const uint8_t *b, int len, const uint8_t mac[6],
@@ -1333,6 +1483,9 @@ int main(void)
 		T(test_duplicate_mac_refused),
 		T(test_promiscuous),
 		T(test_shaping),
+		T(test_shaping_queue_delays),
+		T(test_shaping_queue_bound),
+		T(test_shaping_queue_gso),
 		T(test_failover_with_rarp),
 		T(test_no_failback),
 		T(test_notify_off),

@@ -309,8 +309,20 @@ unsigned dp_switch_fdb_dump(struct dp_switch *sw,
 /* ---- port kinds ---- */
 
 /*
- * VMkernel adapters: a TAP opened with IFF_VNET_HDR (a 10-byte
- * virtio_net_hdr before each frame) and checksum/TSO offloads on, so
+ * The virtio-net header size of a vmknic TAP: 12 bytes, the
+ * virtio_net_hdr_v1 layout (struct virtio_net_hdr and a 16-bit
+ * num_buffers), which virtio 1.0 devices use and which vhost-user VM
+ * ports will carry, so every kind of virtual port speaks the same header.
+ * A TAP never merges receive buffers: the port writes num_buffers as 0
+ * and ignores it on read; dp_frame keeps the 10-byte part.  vmkd's
+ * vmknic_tap.c creates its TAPs with this size (VMKNIC_VNET_HDR_LEN) and
+ * dp_tap_open does the same; the port refuses a TAP set otherwise.
+ */
+#define DP_TAP_VNET_HDR_LEN 12
+
+/*
+ * VMkernel adapters: a TAP opened with IFF_VNET_HDR (DP_TAP_VNET_HDR_LEN
+ * bytes of header before each frame) and checksum/TSO offloads on, so
  * the stack behind it sends 64 KiB segments.  dp_tap_open creates (or
  * attaches to) the TAP `name` inside the named network namespace
  * (/run/netns/NETNS; NULL: the caller's), non-blocking.  Returns the fd
@@ -319,7 +331,8 @@ unsigned dp_switch_fdb_dump(struct dp_switch *sw,
 int dp_tap_open(const char *name, const char *netns, char *err, size_t errlen);
 int dp_tap_get_mac(int fd, uint8_t mac[6]);
 int dp_tap_set_mac(int fd, const uint8_t mac[6]);
-/* Takes ownership of fd. */
+/* Takes ownership of fd.  NULL (errno EPROTO) when the TAP's vnet header
+ * size is not DP_TAP_VNET_HDR_LEN, or out of memory. */
 struct dp_port *dp_tap_port_new(const char *name, int fd);
 
 /*

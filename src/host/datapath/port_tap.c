@@ -1,8 +1,10 @@
 /*
  * VMkernel adapter ports: a Linux TAP device per vmknic.
  *
- * The TAP is opened with IFF_VNET_HDR and a 10-byte struct virtio_net_hdr
- * in front of every frame, and TUNSETOFFLOAD tells the kernel the switch
+ * The TAP is opened with IFF_VNET_HDR and a 12-byte virtio_net_hdr_v1
+ * (DP_TAP_VNET_HDR_LEN, datapath.h says why) in front of every frame:
+ * struct virtio_net_hdr, which the switch keeps in dp_frame, then
+ * num_buffers, read into scratch and written as 0.  TUNSETOFFLOAD tells the kernel the switch
  * takes partial checksums and TSO (v4, v6, ECN) frames.  The adapter's
  * TCP/IP stack then hands over 64 KiB TCP segments with the checksum left
  * to do, the switch forwards them as one frame with the header intact,
@@ -36,11 +38,13 @@ static int tap_recv(struct dp_port *p, struct dp_frame *f, unsigned n)
 
 	while (got < n) {
 		struct dp_frame *fr = &f[got];
-		struct iovec iov[2] = {
+		uint16_t num_buffers;
+		struct iovec iov[3] = {
 			{ &fr->vnet, sizeof(fr->vnet) },
+			{ &num_buffers, sizeof(num_buffers) },
 			{ fr->buf, fr->cap },
 		};
-		ssize_t r = readv(p->fd, iov, 2);
+		ssize_t r = readv(p->fd, iov, 3);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -48,10 +52,10 @@ static int tap_recv(struct dp_port *p, struct dp_frame *f, unsigned n)
 				break;
 			return -errno;
 		}
-		if ((size_t)r < sizeof(fr->vnet))
+		if ((size_t)r < DP_TAP_VNET_HDR_LEN)
 			continue;
 		fr->data = fr->buf;
-		fr->len = (uint32_t)(r - (ssize_t)sizeof(fr->vnet));
+		fr->len = (uint32_t)(r - DP_TAP_VNET_HDR_LEN);
 		if (fr->len >= fr->cap)
 			fr->len = 0;	/* truncated: the switch drops it */
 		got++;
@@ -63,10 +67,13 @@ static int tap_send(struct dp_port *p, const struct dp_frame *f, uint16_t tag)
 {
 	struct virtio_net_hdr hdr;
 	uint8_t tagbuf[4];
-	struct iovec iov[4];
-	unsigned n = dp_frame_iov(f, tag, &hdr, tagbuf, iov);
+	static const uint16_t num_buffers;	/* 0: a TAP does not merge */
+	struct iovec iov[5];
+	unsigned n = dp_frame_iov(f, tag, &hdr, tagbuf, iov + 1);
 
-	if (writev(p->fd, iov, (int)n) < 0)
+	iov[0] = iov[1];		/* the 10-byte header, then num_buffers */
+	iov[1] = (struct iovec){ (void *)&num_buffers, sizeof(num_buffers) };
+	if (writev(p->fd, iov, (int)n + 1) < 0)
 		return -errno;
 	return 0;
 }
@@ -84,10 +91,20 @@ static const struct dp_port_ops tap_ops = {
 	.destroy = tap_destroy,
 };
 
+_Static_assert(sizeof(struct virtio_net_hdr) + sizeof(uint16_t) ==
+	       DP_TAP_VNET_HDR_LEN, "virtio_net_hdr_v1 is 12 bytes");
+
 struct dp_port *dp_tap_port_new(const char *name, int fd)
 {
-	struct dp_port *p = malloc(sizeof(*p));
+	int hdr = 0;
 
+	/* The size is the device's, set by whoever made it: check it rather
+	 * than change it under them. */
+	if (ioctl(fd, TUNGETVNETHDRSZ, &hdr) < 0 || hdr != DP_TAP_VNET_HDR_LEN) {
+		errno = EPROTO;
+		return NULL;
+	}
+	struct dp_port *p = malloc(sizeof(*p));
 	if (!p)
 		return NULL;
 	dp_port_init(p, &tap_ops, DP_PORT_VMKNIC, name);
@@ -114,7 +131,7 @@ static int tap_open_here(void *arg)
 {
 	const struct tap_open_args *a = arg;
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
-	int hdr = sizeof(struct virtio_net_hdr);
+	int hdr = DP_TAP_VNET_HDR_LEN;
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)

@@ -27,6 +27,9 @@
 
 #include "netlink.h"
 
+/* virtio_net_hdr_v1: the datapath's TAP port reads and writes this size
+ * (DP_TAP_VNET_HDR_LEN in datapath.h, which explains the choice) and
+ * refuses a TAP with another; switching_vmknic.c checks they agree. */
 #define VMKNIC_VNET_HDR_LEN 12
 
 struct vmknic_tap_cfg {
