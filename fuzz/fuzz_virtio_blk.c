@@ -81,7 +81,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -94,6 +93,8 @@
 #include "log.h"
 #include "virtq.h"
 #include "vm.h"
+
+#include "fake_vm.h"
 
 #define RAM_SIZE 0x10000u
 #define DISK_SECTORS 256
@@ -113,60 +114,12 @@
 #define BIG_GPA 0xb000      /* op 12's indirect table, to 0xf4c0 */
 #define BIG_MAX 1101
 
-/* ---- fake VM ---- */
+/* ---- the disk ---- */
 
-static struct vm vm;
-static uint8_t *ram;
 static int disk_fd = -1;
 static int ro_fd = -1;          /* the read-only device's own fd */
 static bool disk_dirty = true;  /* written or shrunk since the last refill */
 static uint8_t disk_image[DISK_SIZE];
-static int irqfds[NR_DEVS] = { -1, -1 };
-static unsigned int nr_irqfd_calls;
-
-const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
-{
-	if (v->nr_virtio >= VM_MAX_VIRTIO)
-		return NULL;
-	struct virtio_slot *s = &v->virtio[v->nr_virtio];
-	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
-	s->irq = 5 + v->nr_virtio;
-	s->device_id = id;
-	v->nr_virtio++;
-	return s;
-}
-
-int vm_irqfd(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-	/* the first device gets an eventfd, the second the pulse path */
-	unsigned int i = nr_irqfd_calls++;
-	if (i != 0)
-		return -1;
-	irqfds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return irqfds[i];
-}
-
-void vm_pulse_irq(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-}
-
-void vm_set_irq(struct vm *v, unsigned int gsi, int level)
-{
-	(void)v;
-	(void)gsi;
-	(void)level;
-}
-
-void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
-{
-	(void)v;
-	(void)why;
-	(void)status;
-}
 
 /* ---- the device's I/O, checked ---- */
 
@@ -185,8 +138,8 @@ static void check_io(const struct iovec *iov, int cnt, off_t off)
 		const uint8_t *p = iov[i].iov_base;
 		size_t l = iov[i].iov_len;
 		/* every buffer wholly inside guest RAM */
-		if (l == 0 || p < ram || (size_t)(p - ram) > RAM_SIZE ||
-		    l > RAM_SIZE - (size_t)(p - ram))
+		if (l == 0 || p < fvm.ram || (size_t)(p - fvm.ram) > RAM_SIZE ||
+		    l > RAM_SIZE - (size_t)(p - fvm.ram))
 			__builtin_trap();
 		total += l;
 	}
@@ -226,7 +179,7 @@ static bool verbose;
 
 static void mmio(unsigned int d, uint64_t off, void *data, unsigned int len, bool w)
 {
-	bus_access(&vm.mmio, drv[d].base + off, data, len, w);
+	bus_access(&fvm.vm.mmio, drv[d].base + off, data, len, w);
 }
 
 static void wr32(unsigned int d, uint64_t off, uint32_t v)
@@ -248,7 +201,7 @@ static void ram_put(uint64_t gpa, const void *p, uint64_t n)
 		return;
 	if (n > RAM_SIZE - gpa)
 		n = RAM_SIZE - gpa;
-	memcpy(ram + gpa, p, n);
+	memcpy(fvm.ram + gpa, p, n);
 }
 
 static void ram_put16(uint64_t gpa, uint16_t v)
@@ -411,7 +364,7 @@ static bool op_request(struct in *in)
 	memcpy(hdr, &type, 4);
 	memcpy(hdr + 8, &sect, 8);
 	ram_put(hdr_gpa, hdr, 16);
-	ram[status_gpa] = 0xee;
+	fvm.ram[status_gpa] = 0xee;
 
 	struct seg seg[4];
 	unsigned int n = 0;
@@ -608,12 +561,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	log_set_level(LOG_ERROR);
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	ram = malloc(RAM_SIZE);
-	if (!ram || gmem_add_region(&vm.mem, 0, RAM_SIZE, ram) < 0)
+	if (fake_vm_init(RAM_SIZE) < 0)
 		abort();
-	vm.ram = ram;
-	vm.ram_size = RAM_SIZE;
-	vm.mmio.name = "mmio";
+	/* the first device gets an eventfd, the second the pulse path */
+	fvm.irqfd_max = 1;
 	for (int i = 0; i < DISK_SECTORS; i++)
 		memset(disk_image + 512 * i, (i + 1) & 0xff, 512);
 	disk_fd = memfd_create("vmk-fuzz-disk", MFD_CLOEXEC);
@@ -623,7 +574,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	for (unsigned int i = 0; i < NR_DEVS; i++) {
 		struct disk_config disk = { .path = path, .readonly = i == 1 };
-		if (virtio_blk_init(&vm, &disk, err, sizeof(err)) < 0) {
+		if (virtio_blk_init(&fvm.vm, &disk, err, sizeof(err)) < 0) {
 			fprintf(stderr, "fuzz_virtio_blk: %s\n", err);
 			abort();
 		}
@@ -645,9 +596,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void reset_all(void)
 {
-	uint64_t v;
-
-	memset(ram, 0, RAM_SIZE);
+	memset(fvm.ram, 0, RAM_SIZE);
 	if (disk_dirty && (ftruncate(disk_fd, DISK_SIZE) < 0 ||
 			   pwrite(disk_fd, disk_image, DISK_SIZE, 0) != DISK_SIZE))
 		abort();
@@ -656,9 +605,8 @@ static void reset_all(void)
 		wr32(i, VIRTIO_MMIO_STATUS, 0);
 		reset_drv(i);
 	}
-	if (irqfds[0] >= 0)
-		while (read(irqfds[0], &v, sizeof(v)) == sizeof(v))
-			;
+	while (fake_vm_irqfd_count(0) != 0)
+		;
 	cur = 0;
 	req_slot = 0;
 }

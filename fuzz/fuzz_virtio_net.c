@@ -123,6 +123,8 @@
 #include "log.h"
 #include "vm.h"
 
+#include "fake_vm.h"
+
 #define RAM_SIZE 0x40000u
 #define NQ 2
 
@@ -140,53 +142,6 @@
 #define TX_MAX (RX_IND - TX_BUF - VIRTIO_NET_HDR_LEN)
 
 _Static_assert(RX_IND + 64 * 64 <= RX_BUF, "rx indirect tables");
-
-/* ---- fake VM ---- */
-
-static struct vm vm;
-static uint8_t *ram;
-
-const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
-{
-	if (v->nr_virtio >= VM_MAX_VIRTIO)
-		return NULL;
-	struct virtio_slot *s = &v->virtio[v->nr_virtio];
-	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
-	s->irq = 5 + v->nr_virtio;
-	s->device_id = id;
-	v->nr_virtio++;
-	return s;
-}
-
-static int irqfd = -1;
-
-int vm_irqfd(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-	irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return irqfd;
-}
-
-void vm_pulse_irq(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-}
-
-void vm_set_irq(struct vm *v, unsigned int gsi, int level)
-{
-	(void)v;
-	(void)gsi;
-	(void)level;
-}
-
-void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
-{
-	(void)v;
-	(void)why;
-	(void)status;
-}
 
 /* ---- the TAP: a socketpair ---- */
 
@@ -269,8 +224,8 @@ static struct virtio_net *net;  /* the device: ev_opaque at creation */
 static bool in_ram(const void *p, size_t l)
 {
 	const uint8_t *b = p;
-	return l > 0 && b >= ram && (size_t)(b - ram) <= RAM_SIZE &&
-	       l <= RAM_SIZE - (size_t)(b - ram);
+	return l > 0 && b >= fvm.ram && (size_t)(b - fvm.ram) <= RAM_SIZE &&
+	       l <= RAM_SIZE - (size_t)(b - fvm.ram);
 }
 
 ssize_t __real_readv(int fd, const struct iovec *iov, int cnt);
@@ -369,7 +324,7 @@ static void check_state(void);
 static void mmio(uint64_t off, void *data, unsigned int len, bool w)
 {
 	pops[0] = pops[1] = 0;
-	bus_access(&vm.mmio, base + off, data, len, w);
+	bus_access(&fvm.vm.mmio, base + off, data, len, w);
 	/* a vCPU never receives; it sends one batch at most */
 	if (pops[NET_RXQ] != 0 || pops[NET_TXQ] > NET_TX_BUDGET)
 		__builtin_trap();
@@ -395,7 +350,7 @@ static void ram_put(uint64_t gpa, const void *p, uint64_t n)
 		return;
 	if (n > RAM_SIZE - gpa)
 		n = RAM_SIZE - gpa;
-	memcpy(ram + gpa, p, n);
+	memcpy(fvm.ram + gpa, p, n);
 }
 
 static void ram_put16(uint64_t gpa, uint16_t v)
@@ -463,8 +418,8 @@ static void setup_queue(unsigned int q, uint8_t l2)
 	d->qsize = (uint16_t)(1u << sh);
 	d->avail_idx = d->next_desc = 0;
 	/* fresh rings, as a driver allocates them (sizes for the largest queue) */
-	memset(ram + d->avail, 0, 4 + 2 * VIRTIO_NET_QUEUE_SIZE + 2);
-	memset(ram + d->used, 0, 4 + 8 * VIRTIO_NET_QUEUE_SIZE + 2);
+	memset(fvm.ram + d->avail, 0, 4 + 2 * VIRTIO_NET_QUEUE_SIZE + 2);
+	memset(fvm.ram + d->used, 0, 4 + 8 * VIRTIO_NET_QUEUE_SIZE + 2);
 	wr32(VIRTIO_MMIO_QUEUE_SEL, q);
 	wr32(VIRTIO_MMIO_QUEUE_NUM, d->qsize);
 	wr32(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d->desc);
@@ -667,7 +622,7 @@ static bool op_tx_frame(struct in *in)
 	uint8_t hdr[VIRTIO_NET_HDR_LEN] = { h0, h1 };
 	ram_put(TX_BUF, hdr, sizeof(hdr));
 	for (uint32_t i = 0; i < len; i++)
-		ram[TX_BUF + VIRTIO_NET_HDR_LEN + i] = (uint8_t)(i * 7 + len);
+		fvm.ram[TX_BUF + VIRTIO_NET_HDR_LEN + i] = (uint8_t)(i * 7 + len);
 
 	struct seg s[6];
 	unsigned int n = 0;
@@ -896,13 +851,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	log_set_level(LOG_ERROR);
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	ram = malloc(RAM_SIZE);
-	if (!ram || gmem_add_region(&vm.mem, 0, RAM_SIZE, ram) < 0)
+	if (fake_vm_init(RAM_SIZE) < 0)
 		abort();
-	vm.ram = ram;
-	vm.ram_size = RAM_SIZE;
-	vm.mmio.name = "mmio";
-	if (virtio_net_init(&vm, &nic, err, sizeof(err)) < 0) {
+	if (virtio_net_init(&fvm.vm, &nic, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_virtio_net: %s\n", err);
 		abort();
 	}
@@ -917,9 +868,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void reset_all(void)
 {
 	static uint8_t buf[1 << 18];
-	uint64_t v;
 
-	memset(ram, 0, RAM_SIZE);
+	memset(fvm.ram, 0, RAM_SIZE);
 	refeed = 0;
 	offload_fail = evloop_fail = readv_fail = writev_fail = false;
 	wr32(VIRTIO_MMIO_STATUS, 0);
@@ -931,9 +881,8 @@ static void reset_all(void)
 	drain_peer();
 	while (recv(tap_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
 		;
-	if (irqfd >= 0)
-		while (read(irqfd, &v, sizeof(v)) == sizeof(v))
-			;
+	while (fake_vm_irqfd_count(0) != 0)
+		;
 	check_state();
 }
 

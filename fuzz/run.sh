@@ -37,6 +37,7 @@ fi
 lib=$root/src/lib
 vmm=$root/src/vmm
 extra_ld=
+support=$root/tests/support
 case $target in
 virtq)
 	srcs="$lib/gmem.c $lib/virtq.c"
@@ -47,13 +48,13 @@ kernel)
 	max_len=65536
 	;;
 virtio_blk)
-	srcs="$lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c $vmm/devices/virtio/blk.c"
+	srcs="$support/fake_vm.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c $vmm/devices/virtio/blk.c"
 	extra_ld="-Wl,--wrap=preadv -Wl,--wrap=pwritev -lpthread"
 	max_len=4096
 	;;
 virtio_net)
 	# net.c itself is #included by the target
-	srcs="$lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c"
+	srcs="$support/fake_vm.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c"
 	extra_ld="-Wl,--wrap=readv -Wl,--wrap=writev -Wl,--wrap=gmem_ptr -Wl,--wrap=virtio_mmio_pop -lpthread"
 	max_len=4096
 	;;
@@ -63,7 +64,7 @@ mkdir -p "$build/corpus-$target"
 # shellcheck disable=SC2086  # word splitting of the source lists is wanted
 "$CC" -std=c17 -D_GNU_SOURCE -fno-strict-aliasing -g -O1 -Wall -Wextra \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-I"$lib" -I"$vmm" \
+	-I"$lib" -I"$vmm" -I"$support" \
 	$srcs "$here/fuzz_$target.c" $extra_ld \
 	-o "$build/fuzz_$target"
 

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,6 +26,8 @@
 #include "devices/virtio/virtio_defs.h"
 #include "vm.h"
 
+#include "fake_vm.h"
+
 #define RAM_SIZE (1u << 20)
 #define DESC_GPA 0x1000
 #define AVAIL_GPA 0x2000
@@ -36,52 +37,6 @@
 #define STATUS_GPA 0x40000
 #define QSIZE 16
 #define SECTORS 64
-
-/* ---- fake VM ---- */
-
-static struct vm vm;
-static uint8_t *ram;
-static int irqfd = -1;
-
-const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
-{
-	if (v->nr_virtio >= VM_MAX_VIRTIO)
-		return NULL;
-	struct virtio_slot *s = &v->virtio[v->nr_virtio];
-	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
-	s->irq = 5 + v->nr_virtio;
-	s->device_id = id;
-	v->nr_virtio++;
-	return s;
-}
-
-int vm_irqfd(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-	irqfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return irqfd;
-}
-
-void vm_pulse_irq(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-}
-
-void vm_set_irq(struct vm *v, unsigned int gsi, int level)
-{
-	(void)v;
-	(void)gsi;
-	(void)level;
-}
-
-void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
-{
-	(void)v;
-	(void)why;
-	(void)status;
-}
 
 /* ---- driver side ---- */
 
@@ -99,46 +54,43 @@ struct seg {
 static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0;
-	bus_access(&vm.mmio, base + off, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + off, &v, 4, false);
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	bus_access(&vm.mmio, base + off, &v, 4, true);
+	bus_access(&fvm.vm.mmio, base + off, &v, 4, true);
 }
 
 static void put16(uint64_t gpa, uint16_t v)
 {
-	memcpy(ram + gpa, &v, 2);
+	memcpy(fvm.ram + gpa, &v, 2);
 }
 
 static uint16_t get16(uint64_t gpa)
 {
 	uint16_t v;
-	memcpy(&v, ram + gpa, 2);
+	memcpy(&v, fvm.ram + gpa, 2);
 	return v;
 }
 
 static uint32_t get32(uint64_t gpa)
 {
 	uint32_t v;
-	memcpy(&v, ram + gpa, 4);
+	memcpy(&v, fvm.ram + gpa, 4);
 	return v;
 }
 
 static uint64_t irqs(void)
 {
-	uint64_t v = 0;
-	if (read(irqfd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
+	return fake_vm_irqfd_count(0);
 }
 
 static void handshake(uint64_t features)
 {
 	avail_idx = next_desc = used_seen = 0;
-	memset(ram, 0, 0x4000);
+	memset(fvm.ram, 0, 0x4000);
 	wr(VIRTIO_MMIO_STATUS, 0);
 	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
@@ -170,7 +122,7 @@ static void submit(const struct seg *s, unsigned int n)
 
 	for (unsigned int i = 0; i < n; i++) {
 		uint16_t d = next_desc;
-		uint8_t *p = ram + DESC_GPA + 16 * d;
+		uint8_t *p = fvm.ram + DESC_GPA + 16 * d;
 		uint16_t flags = (s[i].write ? VIRTQ_DESC_F_WRITE : 0) |
 				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
 		next_desc = (next_desc + 1) % QSIZE;
@@ -197,9 +149,9 @@ static uint32_t take_used(void)
 static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
 {
 	uint32_t reserved = 0;
-	memcpy(ram + gpa, &type, 4);
-	memcpy(ram + gpa + 4, &reserved, 4);
-	memcpy(ram + gpa + 8, &sector, 8);
+	memcpy(fvm.ram + gpa, &type, 4);
+	memcpy(fvm.ram + gpa + 4, &reserved, 4);
+	memcpy(fvm.ram + gpa + 8, &sector, 8);
 }
 
 /* header / data / status, the layout Linux uses; returns the status. */
@@ -212,13 +164,13 @@ static uint8_t request(uint32_t type, uint64_t sector, uint32_t len,
 		{ STATUS_GPA, 1, true },
 	};
 	put_hdr(HDR_GPA, type, sector);
-	ram[STATUS_GPA] = 0xee;
+	fvm.ram[STATUS_GPA] = 0xee;
 	if (len)
 		submit(s, 3);
 	else
 		submit((struct seg[]){ s[0], s[2] }, 2);
 	*used = take_used();
-	return ram[STATUS_GPA];
+	return fvm.ram[STATUS_GPA];
 }
 
 static uint8_t file_byte(uint64_t off)
@@ -248,10 +200,7 @@ static int make_vm(bool readonly)
 	char err[256];
 	uint8_t sector[512];
 
-	memset(&vm, 0, sizeof(vm));
-	ram = calloc(1, RAM_SIZE);
-	assert_non_null(ram);
-	assert_int_equal(gmem_add_region(&vm.mem, 0, RAM_SIZE, ram), 0);
+	assert_int_equal(fake_vm_init(RAM_SIZE), 0);
 	strcpy(image, "/tmp/vmk-test-blk-XXXXXX");
 	image_fd = mkstemp(image);
 	assert_true(image_fd >= 0);
@@ -259,7 +208,7 @@ static int make_vm(bool readonly)
 		memset(sector, i + 1, sizeof(sector));
 		assert_int_equal(write(image_fd, sector, sizeof(sector)), 512);
 	}
-	assert_int_equal(virtio_blk_init(&vm, &disk, err, sizeof(err)), 0);
+	assert_int_equal(virtio_blk_init(&fvm.vm, &disk, err, sizeof(err)), 0);
 	base = virtio_mmio_base(virtio_mmio_get(0));
 	return 0;
 }
@@ -282,7 +231,7 @@ static int teardown(void **state)
 	virtio_mmio_destroy_all();
 	close(image_fd);
 	unlink(image);
-	free(ram);
+	fake_vm_free();
 	return 0;
 }
 
@@ -301,11 +250,11 @@ static void test_config(void **state)
 	assert_true(f & (1u << VIRTIO_BLK_F_BLK_SIZE));
 	assert_true(f & (1u << VIRTIO_BLK_F_FLUSH));
 	assert_false(f & (1u << VIRTIO_BLK_F_RO));
-	bus_access(&vm.mmio, base + 0x100, &cap, 8, false);
+	bus_access(&fvm.vm.mmio, base + 0x100, &cap, 8, false);
 	assert_int_equal(cap, SECTORS);
-	bus_access(&vm.mmio, base + 0x100 + 12, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + 0x100 + 12, &v, 4, false);
 	assert_int_equal(v, 254);
-	bus_access(&vm.mmio, base + 0x100 + 20, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + 0x100 + 20, &v, 4, false);
 	assert_int_equal(v, 512);
 }
 
@@ -317,17 +266,17 @@ static void test_read(void **state)
 	handshake(std_features);
 	assert_int_equal(request(VIRTIO_BLK_T_IN, 3, 1024, true, &used), VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 1025);
-	assert_int_equal(ram[DATA_GPA], 4);
-	assert_int_equal(ram[DATA_GPA + 511], 4);
-	assert_int_equal(ram[DATA_GPA + 512], 5);
-	assert_int_equal(ram[DATA_GPA + 1023], 5);
+	assert_int_equal(fvm.ram[DATA_GPA], 4);
+	assert_int_equal(fvm.ram[DATA_GPA + 511], 4);
+	assert_int_equal(fvm.ram[DATA_GPA + 512], 5);
+	assert_int_equal(fvm.ram[DATA_GPA + 1023], 5);
 	assert_int_equal(irqs(), 1);
 	assert_int_equal(stat_of("read_requests"), 1);
 	assert_int_equal(stat_of("read_bytes"), 1024);
 	/* the last sector */
 	assert_int_equal(request(VIRTIO_BLK_T_IN, SECTORS - 1, 512, true, &used),
 			 VIRTIO_BLK_S_OK);
-	assert_int_equal(ram[DATA_GPA + 100], SECTORS);
+	assert_int_equal(fvm.ram[DATA_GPA + 100], SECTORS);
 }
 
 static void test_read_other_layouts(void **state)
@@ -341,12 +290,12 @@ static void test_read_other_layouts(void **state)
 	};
 	handshake(std_features | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 7);
-	ram[DATA_GPA + 512] = 0xee;
+	fvm.ram[DATA_GPA + 512] = 0xee;
 	submit(s, 3);
 	assert_int_equal(take_used(), 513);
-	assert_int_equal(ram[DATA_GPA], 8);
-	assert_int_equal(ram[DATA_GPA + 511], 8);
-	assert_int_equal(ram[DATA_GPA + 512], VIRTIO_BLK_S_OK);
+	assert_int_equal(fvm.ram[DATA_GPA], 8);
+	assert_int_equal(fvm.ram[DATA_GPA + 511], 8);
+	assert_int_equal(fvm.ram[DATA_GPA + 512], VIRTIO_BLK_S_OK);
 
 	/* data scattered over three buffers, one spanning a sector boundary */
 	struct seg t[5] = {
@@ -359,11 +308,11 @@ static void test_read_other_layouts(void **state)
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 10);
 	submit(t, 5);
 	assert_int_equal(take_used(), 1025);
-	assert_int_equal(ram[DATA_GPA + 99], 11);
-	assert_int_equal(ram[DATA_GPA + 0x1000 + 411], 11);
-	assert_int_equal(ram[DATA_GPA + 0x1000 + 412], 12);
-	assert_int_equal(ram[DATA_GPA + 0x2000 + 223], 12);
-	assert_int_equal(ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+	assert_int_equal(fvm.ram[DATA_GPA + 99], 11);
+	assert_int_equal(fvm.ram[DATA_GPA + 0x1000 + 411], 11);
+	assert_int_equal(fvm.ram[DATA_GPA + 0x1000 + 412], 12);
+	assert_int_equal(fvm.ram[DATA_GPA + 0x2000 + 223], 12);
+	assert_int_equal(fvm.ram[STATUS_GPA], VIRTIO_BLK_S_OK);
 }
 
 static void test_write(void **state)
@@ -372,7 +321,7 @@ static void test_write(void **state)
 	uint32_t used;
 
 	handshake(std_features);
-	memset(ram + DATA_GPA, 0xab, 1024);
+	memset(fvm.ram + DATA_GPA, 0xab, 1024);
 	assert_int_equal(request(VIRTIO_BLK_T_OUT, 5, 1024, false, &used), VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 1);
 	assert_int_equal(file_byte(4 * 512 + 511), 5);
@@ -384,11 +333,11 @@ static void test_write(void **state)
 
 	/* header and data in one readable buffer */
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 9);
-	memset(ram + HDR_GPA + 16, 0xcd, 512);
+	memset(fvm.ram + HDR_GPA + 16, 0xcd, 512);
 	struct seg s[2] = { { HDR_GPA, 16 + 512, false }, { STATUS_GPA, 1, true } };
 	submit(s, 2);
 	assert_int_equal(take_used(), 1);
-	assert_int_equal(ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+	assert_int_equal(fvm.ram[STATUS_GPA], VIRTIO_BLK_S_OK);
 	assert_int_equal(file_byte(9 * 512 + 17), 0xcd);
 	assert_int_equal(file_byte(10 * 512), 11);
 }
@@ -403,11 +352,11 @@ static void test_flush_get_id_unsupp(void **state)
 	assert_int_equal(used, 1);
 	assert_int_equal(stat_of("flushes"), 1);
 
-	memset(ram + DATA_GPA, 0xff, 32);
+	memset(fvm.ram + DATA_GPA, 0xff, 32);
 	assert_int_equal(request(VIRTIO_BLK_T_GET_ID, 0, 20, true, &used), VIRTIO_BLK_S_OK);
 	assert_int_equal(used, 21);
-	assert_memory_equal(ram + DATA_GPA, "vmk-", 4);
-	assert_int_equal(ram[DATA_GPA + 20], 0xff);
+	assert_memory_equal(fvm.ram + DATA_GPA, "vmk-", 4);
+	assert_int_equal(fvm.ram[DATA_GPA + 20], 0xff);
 
 	assert_int_equal(request(99, 0, 512, true, &used), VIRTIO_BLK_S_UNSUPP);
 	assert_int_equal(used, 1);
@@ -420,11 +369,11 @@ static void test_out_of_range(void **state)
 	uint32_t used;
 
 	handshake(std_features);
-	memset(ram + DATA_GPA, 0x5a, 1024);
+	memset(fvm.ram + DATA_GPA, 0x5a, 1024);
 	assert_int_equal(request(VIRTIO_BLK_T_IN, SECTORS - 1, 1024, true, &used),
 			 VIRTIO_BLK_S_IOERR);
 	assert_int_equal(used, 1);
-	assert_int_equal(ram[DATA_GPA], 0x5a);  /* nothing read */
+	assert_int_equal(fvm.ram[DATA_GPA], 0x5a);  /* nothing read */
 	assert_int_equal(request(VIRTIO_BLK_T_OUT, SECTORS, 512, false, &used),
 			 VIRTIO_BLK_S_IOERR);
 	assert_int_equal(request(VIRTIO_BLK_T_IN, UINT64_MAX / 512, 512, true, &used),
@@ -449,10 +398,10 @@ static void test_malformed(void **state)
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
 	struct seg a[3] = { { HDR_GPA, 8, false }, { DATA_GPA, 512, true },
 			    { STATUS_GPA, 1, true } };
-	ram[STATUS_GPA] = 0xee;
+	fvm.ram[STATUS_GPA] = 0xee;
 	submit(a, 3);
 	assert_int_equal(take_used(), 1);
-	assert_int_equal(ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
+	assert_int_equal(fvm.ram[STATUS_GPA], VIRTIO_BLK_S_IOERR);
 
 	/* data not a multiple of 512 */
 	assert_int_equal(request(VIRTIO_BLK_T_IN, 0, 100, true, &used), VIRTIO_BLK_S_IOERR);
@@ -470,7 +419,7 @@ static void test_malformed(void **state)
 	/* the device carries on */
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, true, &used), VIRTIO_BLK_S_OK);
-	assert_int_equal(ram[DATA_GPA], 2);
+	assert_int_equal(fvm.ram[DATA_GPA], 2);
 	assert_int_equal(stat_of("request_errors"), 4);
 }
 
@@ -482,13 +431,13 @@ static void test_readonly(void **state)
 	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	assert_true(rd(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_BLK_F_RO));
 	handshake(std_features | VIRTIO_BIT(VIRTIO_BLK_F_RO));
-	memset(ram + DATA_GPA, 0x77, 512);
+	memset(fvm.ram + DATA_GPA, 0x77, 512);
 	assert_int_equal(request(VIRTIO_BLK_T_OUT, 2, 512, false, &used), VIRTIO_BLK_S_IOERR);
 	assert_int_equal(used, 1);
 	assert_int_equal(file_byte(2 * 512), 3);
 	assert_int_equal(stat_of("write_requests"), 0);
 	assert_int_equal(request(VIRTIO_BLK_T_IN, 2, 512, true, &used), VIRTIO_BLK_S_OK);
-	assert_int_equal(ram[DATA_GPA], 3);
+	assert_int_equal(fvm.ram[DATA_GPA], 3);
 	assert_int_equal(request(VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), VIRTIO_BLK_S_OK);
 }
 
@@ -521,7 +470,7 @@ static void test_broken_queue_and_reset(void **state)
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
 	handshake(std_features);
 	assert_int_equal(request(VIRTIO_BLK_T_IN, 1, 512, true, &used), VIRTIO_BLK_S_OK);
-	assert_int_equal(ram[DATA_GPA], 2);
+	assert_int_equal(fvm.ram[DATA_GPA], 2);
 	assert_int_equal(stat_of("errors"), 1);
 }
 
@@ -531,13 +480,13 @@ static void test_open_errors(void **state)
 	struct disk_config disk = { .path = "/nonexistent/vmk-disk.img" };
 	char err[256] = "";
 
-	assert_int_equal(virtio_blk_init(&vm, &disk, err, sizeof(err)), -1);
+	assert_int_equal(virtio_blk_init(&fvm.vm, &disk, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent/vmk-disk.img"));
 	assert_non_null(strstr(err, "No such file or directory"));
 	assert_null(strchr(err, '\n'));
 
 	disk.path = "/tmp";
-	assert_int_equal(virtio_blk_init(&vm, &disk, err, sizeof(err)), -1);
+	assert_int_equal(virtio_blk_init(&fvm.vm, &disk, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/tmp"));
 	assert_int_equal(virtio_mmio_count(), 1);
 }

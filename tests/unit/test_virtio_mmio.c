@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +22,8 @@
 #include "devices/virtio/virtio_defs.h"
 #include "vm.h"
 
+#include "fake_vm.h"
+
 #define RAM_SIZE (1u << 20)
 #define DESC_GPA 0x1000
 #define AVAIL_GPA 0x2000
@@ -30,58 +31,7 @@
 #define DATA_GPA 0x10000
 #define QSIZE 16
 
-/* ---- fake VM ---- */
-
-static struct vm vm;
-static uint8_t *ram;
-static bool use_irqfd;
-static int pulses;
-static int irqfds[VM_MAX_VIRTIO];
-static int nr_irqfds;
-
-const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
-{
-	if (v->nr_virtio >= VM_MAX_VIRTIO)
-		return NULL;
-	struct virtio_slot *s = &v->virtio[v->nr_virtio];
-	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
-	s->irq = 5 + v->nr_virtio;
-	s->device_id = id;
-	v->nr_virtio++;
-	return s;
-}
-
-int vm_irqfd(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-	if (!use_irqfd)
-		return -1;
-	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	irqfds[nr_irqfds++] = fd;
-	return fd;
-}
-
-void vm_pulse_irq(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-	pulses++;
-}
-
-void vm_set_irq(struct vm *v, unsigned int gsi, int level)
-{
-	(void)v;
-	(void)gsi;
-	(void)level;
-}
-
-void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
-{
-	(void)v;
-	(void)why;
-	(void)status;
-}
+static bool use_irqfd;         /* else interrupts are pulses */
 
 /* ---- fake device ---- */
 
@@ -161,24 +111,24 @@ static uint16_t avail_idx;
 static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0xdeadbeef;
-	assert_true(bus_access(&vm.mmio, base + off, &v, 4, false));
+	assert_true(bus_access(&fvm.vm.mmio, base + off, &v, 4, false));
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	assert_true(bus_access(&vm.mmio, base + off, &v, 4, true));
+	assert_true(bus_access(&fvm.vm.mmio, base + off, &v, 4, true));
 }
 
 static void put16(uint64_t gpa, uint16_t v)
 {
-	memcpy(ram + gpa, &v, 2);
+	memcpy(fvm.ram + gpa, &v, 2);
 }
 
 static uint16_t get16(uint64_t gpa)
 {
 	uint16_t v;
-	memcpy(&v, ram + gpa, 2);
+	memcpy(&v, fvm.ram + gpa, 2);
 	return v;
 }
 
@@ -188,13 +138,11 @@ static uint64_t irq_count(void)
 	uint64_t v = 0;
 
 	if (!use_irqfd) {
-		v = (uint64_t)pulses;
-		pulses = 0;
+		v = (uint64_t)fvm.pulses;
+		fvm.pulses = 0;
 		return v;
 	}
-	if (read(irqfds[0], &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
+	return fake_vm_irqfd_count(0);
 }
 
 static void setup_queue(unsigned int q, uint64_t desc)
@@ -238,7 +186,7 @@ static uint32_t handshake(uint64_t features)
 /* One descriptor (writable, len bytes) made available on queue 0. */
 static void add_buffer(uint16_t desc, uint32_t len)
 {
-	uint8_t *d = ram + DESC_GPA + 16 * desc;
+	uint8_t *d = fvm.ram + DESC_GPA + 16 * desc;
 	uint64_t addr = DATA_GPA + 0x1000 * desc;
 	uint16_t flags = VIRTQ_DESC_F_WRITE, next = 0;
 
@@ -256,16 +204,12 @@ static void add_buffer(uint16_t desc, uint32_t len)
 static int setup(void **state)
 {
 	(void)state;
-	memset(&vm, 0, sizeof(vm));
 	memset(&fdev, 0, sizeof(fdev));
-	ram = calloc(1, RAM_SIZE);
-	assert_non_null(ram);
-	assert_int_equal(gmem_add_region(&vm.mem, 0, RAM_SIZE, ram), 0);
-	pulses = 0;
-	nr_irqfds = 0;
+	assert_int_equal(fake_vm_init(RAM_SIZE), 0);
+	fvm.irqfd_max = use_irqfd ? VM_MAX_VIRTIO : 0;
 	fdev.config[0] = 0x11;
 	fdev.config[7] = 0x77;
-	fdev.t = virtio_mmio_create(&vm, &fake_ops, &fdev);
+	fdev.t = virtio_mmio_create(&fvm.vm, &fake_ops, &fdev);
 	assert_non_null(fdev.t);
 	base = virtio_mmio_base(fdev.t);
 	return 0;
@@ -287,7 +231,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	virtio_mmio_destroy_all();
-	free(ram);
+	fake_vm_free();
 	return 0;
 }
 
@@ -298,8 +242,8 @@ static void test_identity(void **state)
 	(void)state;
 	assert_int_equal(base, VM_VIRTIO_MMIO_BASE);
 	assert_int_equal(virtio_mmio_irq(fdev.t), 5);
-	assert_int_equal(vm.mmio.nr_ranges, 1);
-	assert_int_equal(vm.mmio.range[0].len, 0x1000);
+	assert_int_equal(fvm.vm.mmio.nr_ranges, 1);
+	assert_int_equal(fvm.vm.mmio.range[0].len, 0x1000);
 	assert_int_equal(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
 	assert_int_equal(rd(VIRTIO_MMIO_VERSION), 2);
 	assert_int_equal(rd(VIRTIO_MMIO_DEVICE_ID), 42);
@@ -362,15 +306,15 @@ static void test_access_width(void **state)
 	uint8_t b = VIRTIO_STATUS_ACKNOWLEDGE;
 	uint64_t q = ~0ull;
 
-	bus_access(&vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &h, 2, false);
+	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &h, 2, false);
 	assert_int_equal(h, 0);
-	bus_access(&vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &q, 8, false);
+	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &q, 8, false);
 	assert_int_equal(q, 0);
-	bus_access(&vm.mmio, base + VIRTIO_MMIO_STATUS, &b, 1, true);
+	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_STATUS, &b, 1, true);
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
 	/* misaligned 4-byte access */
 	uint32_t v = 0x1234;
-	bus_access(&vm.mmio, base + VIRTIO_MMIO_STATUS + 1, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_STATUS + 1, &v, 4, false);
 	assert_int_equal(v, 0);
 }
 
@@ -381,22 +325,22 @@ static void test_config_space(void **state)
 	uint8_t b = 0;
 	uint64_t q = 0;
 
-	bus_access(&vm.mmio, base + 0x100, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + 0x100, &v, 4, false);
 	assert_int_equal(v, 0x11);
-	bus_access(&vm.mmio, base + 0x107, &b, 1, false);
+	bus_access(&fvm.vm.mmio, base + 0x107, &b, 1, false);
 	assert_int_equal(b, 0x77);
-	bus_access(&vm.mmio, base + 0x100, &q, 8, false);
+	bus_access(&fvm.vm.mmio, base + 0x100, &q, 8, false);
 	assert_int_equal(q, 0x7700000000000011ull);
 	/* past the end of config space: reads 0, writes dropped */
 	v = 0xffffffff;
-	bus_access(&vm.mmio, base + 0x106, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + 0x106, &v, 4, false);
 	assert_int_equal(v, 0);
-	bus_access(&vm.mmio, base + 0xffc, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + 0xffc, &v, 4, false);
 	assert_int_equal(v, 0);
 	v = 0xabcd;
-	bus_access(&vm.mmio, base + 0x106, &v, 4, true);
+	bus_access(&fvm.vm.mmio, base + 0x106, &v, 4, true);
 	assert_int_equal(fdev.last_config_write, 0);
-	bus_access(&vm.mmio, base + 0x102, &v, 2, true);
+	bus_access(&fvm.vm.mmio, base + 0x102, &v, 2, true);
 	assert_int_equal(fdev.last_config_write, 0xabcd);
 	assert_int_equal(rd(VIRTIO_MMIO_CONFIG_GENERATION), 0);
 }
@@ -603,7 +547,7 @@ static void test_broken_queue_needs_reset(void **state)
 	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
 	assert_int_equal(virtio_mmio_features(fdev.t), 0);
 
-	memset(ram + USED_GPA, 0, 0x1000);
+	memset(fvm.ram + USED_GPA, 0, 0x1000);
 	put16(AVAIL_GPA + 2, 0);
 	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
@@ -621,7 +565,7 @@ static void test_descriptor_loop(void **state)
 	add_buffer(0, 16);
 	/* descriptor 0 chains to itself */
 	uint16_t flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
-	memcpy(ram + DESC_GPA + 12, &flags, 2);
+	memcpy(fvm.ram + DESC_GPA + 12, &flags, 2);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(fdev.chains, 0);
@@ -631,7 +575,7 @@ static void test_second_device(void **state)
 {
 	(void)state;
 	struct fake_dev other = { 0 };
-	other.t = virtio_mmio_create(&vm, &fake_ops, &other);
+	other.t = virtio_mmio_create(&fvm.vm, &fake_ops, &other);
 	assert_non_null(other.t);
 	assert_int_equal(virtio_mmio_base(other.t), VM_VIRTIO_MMIO_BASE + 0x1000);
 	assert_int_equal(virtio_mmio_irq(other.t), 6);

@@ -41,6 +41,8 @@
 #include "evloop.h"
 #include "vm.h"
 
+#include "fake_vm.h"
+
 #define RAM_SIZE (1u << 20)
 #define QSIZE 256
 #define RXQ 0
@@ -51,50 +53,6 @@
 #define USED_GPA(q) (DESC_GPA(q) + 0x2000)
 #define BUF_GPA 0x40000u        /* rx buffers, tx frames */
 #define HDR 12
-
-/* ---- fake VM ---- */
-
-static struct vm vm;
-static uint8_t *ram;
-
-const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)
-{
-	if (v->nr_virtio >= VM_MAX_VIRTIO)
-		return NULL;
-	struct virtio_slot *s = &v->virtio[v->nr_virtio];
-	s->base = VM_VIRTIO_MMIO_BASE + v->nr_virtio * VM_VIRTIO_MMIO_SIZE;
-	s->irq = 5 + v->nr_virtio;
-	s->device_id = id;
-	v->nr_virtio++;
-	return s;
-}
-
-int vm_irqfd(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-	return -1;
-}
-
-void vm_pulse_irq(struct vm *v, unsigned int gsi)
-{
-	(void)v;
-	(void)gsi;
-}
-
-void vm_set_irq(struct vm *v, unsigned int gsi, int level)
-{
-	(void)v;
-	(void)gsi;
-	(void)level;
-}
-
-void vm_request_stop(struct vm *v, enum vm_stop_reason why, int status)
-{
-	(void)v;
-	(void)why;
-	(void)status;
-}
 
 /* ---- TAP: a socketpair; readv as a TAP does it ---- */
 
@@ -209,18 +167,18 @@ static uint16_t avail_idx[2];
 static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0;
-	bus_access(&vm.mmio, base + off, &v, 4, false);
+	bus_access(&fvm.vm.mmio, base + off, &v, 4, false);
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	bus_access(&vm.mmio, base + off, &v, 4, true);
+	bus_access(&fvm.vm.mmio, base + off, &v, 4, true);
 }
 
 static volatile uint16_t *idx_ptr(uint64_t gpa)
 {
-	return (volatile uint16_t *)(ram + gpa);
+	return (volatile uint16_t *)(fvm.ram + gpa);
 }
 
 static uint16_t used_idx(unsigned int q)
@@ -231,21 +189,21 @@ static uint16_t used_idx(unsigned int q)
 static uint32_t used_id(unsigned int q, uint16_t i)
 {
 	uint32_t v;
-	memcpy(&v, ram + USED_GPA(q) + 4 + 8 * (i % QSIZE), 4);
+	memcpy(&v, fvm.ram + USED_GPA(q) + 4 + 8 * (i % QSIZE), 4);
 	return v;
 }
 
 static uint32_t used_len(unsigned int q, uint16_t i)
 {
 	uint32_t v;
-	memcpy(&v, ram + USED_GPA(q) + 8 + 8 * (i % QSIZE), 4);
+	memcpy(&v, fvm.ram + USED_GPA(q) + 8 + 8 * (i % QSIZE), 4);
 	return v;
 }
 
 static void put_desc(unsigned int q, uint16_t i, uint64_t addr, uint32_t len,
 		     uint16_t flags)
 {
-	uint8_t *d = ram + DESC_GPA(q) + 16 * i;
+	uint8_t *d = fvm.ram + DESC_GPA(q) + 16 * i;
 	uint16_t next = 0;
 	memcpy(d, &addr, 8);
 	memcpy(d + 8, &len, 4);
@@ -256,7 +214,7 @@ static void put_desc(unsigned int q, uint16_t i, uint64_t addr, uint32_t len,
 /* makes descriptor head available on queue q (no kick) */
 static void publish(unsigned int q, uint16_t head)
 {
-	memcpy(ram + AVAIL_GPA(q) + 4 + 2 * (avail_idx[q] % QSIZE), &head, 2);
+	memcpy(fvm.ram + AVAIL_GPA(q) + 4 + 2 * (avail_idx[q] % QSIZE), &head, 2);
 	avail_idx[q]++;
 	__atomic_store_n(idx_ptr(AVAIL_GPA(q) + 2), avail_idx[q], __ATOMIC_RELEASE);
 }
@@ -324,15 +282,13 @@ static int setup(void **state)
 	char err[256];
 
 	(void)state;
-	memset(&vm, 0, sizeof(vm));
-	ram = calloc(1, RAM_SIZE);
-	assert_non_null(ram);
-	assert_int_equal(gmem_add_region(&vm.mem, 0, RAM_SIZE, ram), 0);
+	assert_int_equal(fake_vm_init(RAM_SIZE), 0);
+	fvm.irqfd_max = 0;              /* interrupts are pulses */
 	ev_fn = NULL;
 	ev_events = 0;
 	avail_idx[0] = avail_idx[1] = 0;
 	refeed = 0;
-	assert_int_equal(virtio_net_init(&vm, &nic, err, sizeof(err)), 0);
+	assert_int_equal(virtio_net_init(&fvm.vm, &nic, err, sizeof(err)), 0);
 	t = virtio_mmio_get(0);
 	assert_non_null(t);
 	base = virtio_mmio_base(t);
@@ -345,7 +301,7 @@ static int teardown(void **state)
 	virtio_mmio_destroy_all();      /* closes tap_fd */
 	close(peer_fd);
 	tap_fd = peer_fd = -1;
-	free(ram);
+	fake_vm_free();
 	return 0;
 }
 
@@ -366,11 +322,11 @@ static void test_rx_tx_basic(void **state)
 	assert_int_equal(used_idx(RXQ), 1);
 	assert_int_equal(used_id(RXQ, 0), 0);
 	assert_int_equal(used_len(RXQ, 0), HDR + 100);
-	assert_int_equal(ram[BUF_GPA + 10], 1);          /* num_buffers */
-	assert_int_equal(ram[BUF_GPA + HDR + 99], 0xab);
+	assert_int_equal(fvm.ram[BUF_GPA + 10], 1);          /* num_buffers */
+	assert_int_equal(fvm.ram[BUF_GPA + HDR + 99], 0xab);
 	/* tx: one frame in one descriptor */
-	memset(ram + BUF_GPA + 0x10000, 0x5a, sizeof(frame));
-	memset(ram + BUF_GPA + 0x10000, 0, HDR);
+	memset(fvm.ram + BUF_GPA + 0x10000, 0x5a, sizeof(frame));
+	memset(fvm.ram + BUF_GPA + 0x10000, 0, HDR);
 	put_desc(TXQ, 3, BUF_GPA + 0x10000, sizeof(frame), 0);
 	publish(TXQ, 3);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
@@ -425,8 +381,8 @@ static void test_rx_held_chain_dropped_on_queue_reset(void **state)
 
 	wr(VIRTIO_MMIO_QUEUE_SEL, RXQ);
 	wr(VIRTIO_MMIO_QUEUE_READY, 0);
-	memset(ram + AVAIL_GPA(RXQ), 0, 0x2000);
-	memset(ram + USED_GPA(RXQ), 0, 0x1000);
+	memset(fvm.ram + AVAIL_GPA(RXQ), 0, 0x2000);
+	memset(fvm.ram + USED_GPA(RXQ), 0, 0x1000);
 	avail_idx[RXQ] = 0;
 	setup_queue(RXQ);
 	put_desc(RXQ, 7, BUF_GPA + 0x8000, 2048, VIRTQ_DESC_F_WRITE);
@@ -437,8 +393,8 @@ static void test_rx_held_chain_dropped_on_queue_reset(void **state)
 	io_event(EPOLLIN);
 	assert_int_equal(used_idx(RXQ), 1);
 	assert_int_equal(used_id(RXQ, 0), 7);
-	assert_int_equal(ram[BUF_GPA + 0x8000 + HDR], 0x77);
-	assert_int_equal(ram[BUF_GPA + HDR], 0);        /* old buffer untouched */
+	assert_int_equal(fvm.ram[BUF_GPA + 0x8000 + HDR], 0x77);
+	assert_int_equal(fvm.ram[BUF_GPA + HDR], 0);        /* old buffer untouched */
 }
 
 /*
@@ -474,7 +430,7 @@ static void test_rx_small_chains_bounded(void **state)
  */
 static void put_tx_frame(uint16_t head)
 {
-	memset(ram + BUF_GPA, 0, HDR + 60);
+	memset(fvm.ram + BUF_GPA, 0, HDR + 60);
 	put_desc(TXQ, head, BUF_GPA, HDR + 60, 0);
 }
 
