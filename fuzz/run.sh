@@ -5,8 +5,9 @@
 #
 # TARGET is virtq (the default, so `fuzz/run.sh 60` still fuzzes the
 # virtqueue library), kernel (ELF/PVH and bzImage parsers), virtio_blk
-# (virtio-blk on the virtio-mmio transport) or virtio_net (virtio-net on
-# it, with a socketpair for the TAP).  SECONDS defaults to 30.
+# (virtio-blk on the virtio-mmio transport), virtio_net (virtio-net on
+# it, with a socketpair for the TAP) or vmxfile (.vmx files) or
+# vhost_user (the vhost-user back end).  SECONDS defaults to 30.
 # The build and the working corpus go to build-fuzz/ at the top of the
 # tree (BUILD_DIR overrides); the committed seeds in fuzz/corpus/TARGET/
 # are read, never written.  Crash inputs land in the build directory as
@@ -15,7 +16,7 @@ set -eu
 
 target=virtq
 case "${1:-}" in
-virtq|kernel|virtio_blk|virtio_net) target=$1; shift ;;
+virtq|kernel|virtio_blk|virtio_net|vmxfile|vhost_user) target=$1; shift ;;
 esac
 secs=${1:-30}
 [ $# -gt 0 ] && shift
@@ -57,6 +58,14 @@ virtio_net)
 	srcs="$support/fake_vm.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c"
 	extra_ld="-Wl,--wrap=readv -Wl,--wrap=writev -Wl,--wrap=gmem_ptr -Wl,--wrap=virtio_mmio_pop -lpthread"
 	max_len=4096
+	;;
+vhost_user)
+	srcs="$lib/gmem.c $lib/virtq.c $lib/vhost_user.c $lib/vhost_user_backend.c"
+	max_len=8192
+	;;
+vmxfile)
+	srcs="$lib/vmxfile.c $lib/vmxfile_config.c $lib/vmmac.c"
+	max_len=16384
 	;;
 esac
 

@@ -17,6 +17,8 @@ hostns=vmkdemohost$$
 vmkd_pid=
 cleanup() {
 	[ -n "$vmkd_pid" ] && kill "$vmkd_pid" 2>/dev/null && wait "$vmkd_pid" 2>/dev/null
+	# VMs outlive vmkd by design (it re-adopts them): stop the demo's own.
+	pkill -KILL -f -- "$tmp/host/" 2>/dev/null || true
 	for n in $ns $hostns vmk-demo-vmotion; do ip netns del "$n" 2>/dev/null; done
 	rm -rf "$tmp"
 }
@@ -106,5 +108,43 @@ echo "### each TCP/IP stack has its own routing table"
 esx network ip route ipv4 list
 esx network ip route ipv4 list -N vmotion
 echo
+echo "### a VM on \"VM Network\": a .vmx in datastore1, registered and powered on with vim-cmd"
+ds="$VMK_ROOT/var/lib/vmk/demo/volumes/datastore1"
+mkdir -p "$ds/web01"
+cat > "$ds/web01/web01.vmx" <<VMX
+.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "19"
+displayName = "web01"
+guestOS = "other-64"
+memsize = "64"
+numvcpus = "1"
+ethernet0.present = "TRUE"
+ethernet0.networkName = "VM Network"
+ethernet0.virtualDev = "vmxnet3"
+serial0.present = "TRUE"
+serial0.fileType = "file"
+serial0.fileName = "serial.log"
+vmk.kernel = "$(realpath "$g/net.elf")"
+vmk.cmdline = "ip=192.168.77.50 net.mode=respond net.seconds=120"
+VMX
+vim() {
+	echo "# vim-cmd $*"
+	"$b/src/cli/vim-cmd" "$@"
+}
+vim solo/registervm "$ds/web01/web01.vmx"
+vim vmsvc/getallvms
+vmid=$("$b/src/cli/vim-cmd" vmsvc/getallvms | awk '$2 == "web01" { print $1 }')
+vim vmsvc/power.on "$vmid"
+vim vmsvc/power.getstate "$vmid"
+esx vm process list
+esx network vm list
+grep -E "^ethernet0\.(generatedAddress|addressType)|^uuid\.bios" "$ds/web01/web01.vmx"
+echo
+echo "### vmkping from vmk0 to the VM, across vSwitch0 through its vhost-user port"
+"$b/src/cli/vmkping" -I vmk0 -c 3 192.168.77.50 || true
+vim vmsvc/power.off "$vmid"
+vim vmsvc/power.getstate "$vmid"
+echo
 echo "### vmkernel.log"
-tail -n 8 "$VMK_ROOT/var/log/vmk/demo/vmkernel.log" 2>/dev/null || find "$VMK_ROOT" -name vmkernel.log -exec tail -n 8 {} \;
+tail -n 12 "$VMK_ROOT/var/log/vmk/demo/vmkernel.log" 2>/dev/null || find "$VMK_ROOT" -name vmkernel.log -exec tail -n 12 {} \;

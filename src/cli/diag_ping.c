@@ -3,9 +3,11 @@
  *
  * The params are checked against the command table as vmkd would check
  * them (cmdtable_validate: types, ranges).  Options as the reference's:
- * --host (required: debug mode, -D, is not
- * supported, nor --nexthop: a stack's routes pick the next hop, as for
- * vmkping), --interface (the socket is bound to the adapter and its
+ * --host (required, except in debug mode), --debug (-D: no host; the
+ * stack's own addresses are pinged in turn, as vmkping -D does: its
+ * loopback, its adapters' addresses, its default gateway; --ipv6 for the
+ * IPv6 ones), --nexthop (-N: not supported, a stack's routes pick the
+ * next hop), --interface (the socket is bound to the adapter and its
  * address), --netstack (default: the adapter's, else defaultTcpipStack),
  * --count (3), --size (56), --df, --ttl, --wait (seconds to wait for
  * replies after the last request, 1), --interval (seconds, 1),
@@ -15,7 +17,9 @@
  * data + 8; Round-trip Time in microseconds) or per failed request
  * (Detail holds vmkping's line for it, e.g. "sendto() failed (Message
  * too long)"), and the Summary (Packet Lost in percent, truncated; the
- * round-trip times in microseconds, 0 when no reply came).  A ping that
+ * round-trip times in microseconds, 0 when no reply came).  In debug
+ * mode the Trace holds the replies of every address pinged and the
+ * Summary counts them all, Host Addr listing the addresses.  A ping that
  * ran is a success whatever it lost; only a ping that could not start
  * is an error.
  */
@@ -41,6 +45,7 @@ struct ping_req {
 	const char *host, *iface, *netstack;
 	char stack[PING_STACK_NAME_MAX];
 	int family;
+	bool debug;
 	struct ping_opts o;
 };
 
@@ -108,15 +113,16 @@ static int parse(json_t *p, struct ping_req *r, char *msg, size_t len)
 	r->o.size = (unsigned)num(p, "size", 56);
 	r->o.ttl = (int)num(p, "ttl", 0);
 	r->o.df = flag(p, "df");
-	if (flag(p, "debug"))
-		return fail(msg, len, "Invalid --debug: debug mode is not supported by vmk; use "
-			    "vmkping -D");
+	r->debug = flag(p, "debug");
+	if (r->debug && r->host)
+		return fail(msg, len, "Invalid --host '%s': debug mode (-D) pings the netstack's "
+			    "own addresses and takes no host", r->host);
 	if (nexthop)
 		return fail(msg, len, "Invalid --nexthop '%s': not supported by vmk: the routes of "
 			    "the netstack choose the next hop", nexthop);
 	if (v4 && v6)
 		return fail(msg, len, "Invalid --ipv6: --ipv4 and --ipv6 exclude each other");
-	if (!r->host)
+	if (!r->host && !r->debug)
 		return fail(msg, len, "Missing required parameter -H|--host");
 	if (seconds(p, "interval", 0.001, 1, &r->o.interval, msg, len) ||
 	    seconds(p, "wait", 0, 1, &r->o.timeout, msg, len))
@@ -223,34 +229,92 @@ static json_t *summary(const char *host, const struct ping_stats *s)
 			 "RoundtripMax", us(s->rtt_max_ns));
 }
 
-static int run(struct ping_req *r, json_t **result, char *msg, size_t len)
+/* Adds one run's counts to the total of a debug-mode ping. */
+static void add_stats(struct ping_stats *sum, const struct ping_stats *s)
 {
-	struct trace t = { .list = json_array() };
+	if (s->received && (!sum->received || s->rtt_min_ns < sum->rtt_min_ns))
+		sum->rtt_min_ns = s->rtt_min_ns;
+	if (s->rtt_max_ns > sum->rtt_max_ns)
+		sum->rtt_max_ns = s->rtt_max_ns;
+	sum->transmitted += s->transmitted;
+	sum->received += s->received;
+	sum->duplicates += s->duplicates;
+	sum->errors += s->errors;
+	sum->rtt_sum_ns += s->rtt_sum_ns;
+}
+
+/* Pings r->o.dest, adding its events to t and its counts to sum. */
+static int run_one(struct ping_req *r, struct trace *t, struct ping_stats *sum, char *msg,
+		   size_t len)
+{
 	struct ping_stats stats;
 	char err[256];
 	bool raw;
 	uint16_t id;
 
-	ping_addr_str(&r->o.dest, t.host, sizeof(t.host));
+	ping_addr_str(&r->o.dest, t->host, sizeof(t->host));
 	int fd = ping_open(&r->o, &raw, &id, err, sizeof(err));
 	if (fd < 0) {
-		json_decref(t.list);
 		snprintf(msg, len, "%s", err);
 		return JSONRPC_FAILED;
 	}
+	int rc = ping_run(fd, raw, id, &r->o, on_event, t, &stats);
+	close(fd);
+	if (rc < 0 && rc != -EINTR) {
+		snprintf(msg, len, "ping failed: %s", strerror(-rc));
+		return JSONRPC_FAILED;
+	}
+	add_stats(sum, &stats);
+	return 0;
+}
+
+/* Debug mode: every address ping_debug_targets() names, in turn. */
+static int run_debug(struct ping_req *r, struct trace *t, struct ping_stats *sum, char *hosts,
+		     size_t hlen, char *msg, size_t len)
+{
+	static struct sockaddr_storage targets[PING_DEBUG_MAX + 2];
+	int family = r->family == AF_INET6 ? AF_INET6 : AF_INET;
+	int n = ping_debug_targets(r->o.stack, family, targets, PING_DEBUG_MAX + 2), rc = 0;
+	size_t used = 0;
+
+	r->o.family = family;
+	r->o.ifname = NULL;	/* each address is reached the way the stack routes it */
+	if (family == AF_INET && r->o.size > PING_MAX_SIZE_V4)
+		return fail(msg, len, "Invalid --size '%u': at most %u for IPv4", r->o.size,
+			    PING_MAX_SIZE_V4);
+	for (int i = 0; i < n && rc == 0 && !stop_flag; i++) {
+		r->o.dest = targets[i];
+		rc = run_one(r, t, sum, msg, len);
+		if (rc == 0 && used < hlen)
+			used += (size_t)snprintf(hosts + used, hlen - used, "%s%s", used ? ", " : "",
+						 t->host);
+	}
+	return rc;
+}
+
+static int run(struct ping_req *r, json_t **result, char *msg, size_t len)
+{
+	struct trace t = { .list = json_array() };
+	struct ping_stats sum = { 0 };
+	char hosts[4096] = "";
+	int rc;
+
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	r->o.stop = &stop_flag;
-	int rc = ping_run(fd, raw, id, &r->o, on_event, &t, &stats);
-	close(fd);
-	if (rc < 0 && rc != -EINTR) {
-		json_decref(t.list);
-		snprintf(msg, len, "ping failed: %s", strerror(-rc));
-		return JSONRPC_FAILED;
+	if (r->debug) {
+		rc = run_debug(r, &t, &sum, hosts, sizeof(hosts), msg, len);
+	} else {
+		rc = run_one(r, &t, &sum, msg, len);
+		snprintf(hosts, sizeof(hosts), "%s", t.host);
 	}
-	*result = json_pack("{s:o, s:o}", "Trace", t.list, "Summary", summary(t.host, &stats));
+	if (rc) {
+		json_decref(t.list);
+		return rc;
+	}
+	*result = json_pack("{s:o, s:o}", "Trace", t.list, "Summary", summary(hosts, &sum));
 	return 0;
 }
 
@@ -269,7 +333,7 @@ int diag_ping(const char *instance, json_t *params, json_t **result, char *msg, 
 		rc = JSONRPC_FAILED;
 	r.o.stack = &st;
 	r.o.ifname = r.iface;
-	if (!rc)
+	if (!rc && !r.debug)
 		rc = resolve_host(&r, msg, msglen);
 	if (!rc)
 		rc = run(&r, result, msg, msglen);

@@ -133,9 +133,20 @@ static void human_fields(FILE *f, const struct cmd_field *fields, json_t *obj, i
 	}
 }
 
+/*
+ * The fields a formatter shows.  A list of structs may open its fields
+ * with a heading-only field (label NULL): human output prints it as each
+ * struct's heading and no formatter shows it as a field, as the
+ * reference's `vm process list` is headed by the display name.
+ */
+static const struct cmd_field *body(const struct cmd *c)
+{
+	return c->fields + (c->fields[0].key && !c->fields[0].label);
+}
+
 static void human_struct(FILE *f, const struct cmd *c, json_t *obj)
 {
-	human_fields(f, c->fields, obj, 3);
+	human_fields(f, body(c), obj, 3);
 }
 
 static void human_list(FILE *f, const struct cmd *c, json_t *arr)
@@ -240,7 +251,7 @@ static json_t *ordered_fields(const struct cmd_field *fields, json_t *obj)
 
 static json_t *ordered(const struct cmd *c, json_t *obj)
 {
-	return ordered_fields(c->fields, obj);
+	return ordered_fields(body(c), obj);
 }
 
 static void print_json(FILE *f, const struct cmd *c, json_t *result)
@@ -329,7 +340,7 @@ static void xml_fields(FILE *f, const char *type_name, const struct cmd_field *f
 
 static void xml_struct(FILE *f, const struct cmd *c, json_t *obj, int indent)
 {
-	xml_fields(f, c->type_name, c->fields, obj, indent);
+	xml_fields(f, c->type_name, body(c), obj, indent);
 }
 
 static void print_xml(FILE *f, const struct cmd *c, json_t *result)
@@ -384,10 +395,10 @@ static char *csv_text(const struct cmd_field *fd, json_t *v)
 
 static void csv_row(FILE *f, const struct cmd *c, json_t *obj)
 {
-	for (const struct cmd_field *fd = c->fields; fd->key; fd++) {
+	for (const struct cmd_field *fd = body(c); fd->key; fd++) {
 		json_t *v = json_object_get(obj, fd->key);
 		char *t = csv_text(fd, v);
-		if (fd != c->fields)
+		if (fd != body(c))
 			fputc(',', f);
 		csv_cell(f, t);
 		free(t);
@@ -400,8 +411,8 @@ static void print_csv(FILE *f, const struct cmd *c, json_t *result)
 	size_t i;
 	json_t *obj;
 
-	for (const struct cmd_field *fd = c->fields; fd->key; fd++)
-		fprintf(f, "%s%s", fd == c->fields ? "" : ",", fd->key);
+	for (const struct cmd_field *fd = body(c); fd->key; fd++)
+		fprintf(f, "%s%s", fd == body(c) ? "" : ",", fd->key);
 	fputc('\n', f);
 	if (c->output == OUT_SCALAR) {
 		char *t = scalar_text(result);
@@ -444,7 +455,7 @@ static void kv_fields(FILE *f, const char *prefix, const char *type_name,
 
 static void kv_struct(FILE *f, const struct cmd *c, json_t *obj)
 {
-	kv_fields(f, "", c->type_name, c->fields, obj);
+	kv_fields(f, "", c->type_name, body(c), obj);
 }
 
 static void print_keyvalue(FILE *f, const struct cmd *c, json_t *result)

@@ -232,33 +232,14 @@ static int ping_target(const struct target *t, struct ping_opts *o, bool verbose
 /* -D: the stack's loopback, its adapters' addresses, its gateway. */
 static int debug_targets(const struct ping_stack *st, int family, struct target *out, int max)
 {
-	int n = 0;
-	struct target *t = &out[n++];
-	memset(t, 0, sizeof(*t));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&t->addr;
-		s->sin6_family = AF_INET6;
-		s->sin6_addr = in6addr_loopback;
-	} else {
-		struct sockaddr_in *s = (struct sockaddr_in *)&t->addr;
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	}
-	struct ping_addr addrs[MAX_TARGETS];
-	int k = ping_stack_addrs(st, "vmk", family, addrs, MAX_TARGETS);
-	for (int i = 0; i < k && n < max - 1; i++) {
-		t = &out[n++];
-		memset(t, 0, sizeof(*t));
-		t->addr = addrs[i].addr;
-	}
-	struct sockaddr_storage gw;
-	if (ping_stack_gateway(st, family, &gw) == 1 && n < max) {
-		t = &out[n++];
-		memset(t, 0, sizeof(*t));
-		t->addr = gw;
-	}
-	for (int i = 0; i < n; i++)
+	static struct sockaddr_storage addrs[MAX_TARGETS];
+	int n = ping_debug_targets(st, family, addrs, max < MAX_TARGETS ? max : MAX_TARGETS);
+
+	for (int i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].addr = addrs[i];
 		ping_addr_str(&out[i].addr, out[i].host, sizeof(out[i].host));
+	}
 	return n;
 }
 

@@ -37,8 +37,13 @@ struct conn {
 	bool closing;
 };
 
+#define MAX_TABLES 4
+
 static const struct api_method *methods[MAX_METHODS];
+static bool raw[MAX_METHODS];
 static int nr_methods;
+static const struct cmd_table *tables[MAX_TABLES] = { &esxcli_table };
+static int nr_tables = 1;
 static int listen_fd = -1;
 static int err_code;
 static char err_msg[1024];
@@ -49,11 +54,37 @@ void api_register(const struct api_method *list)
 		methods[nr_methods++] = list;
 }
 
-static api_handler find_handler(const char *method)
+void api_register_raw(const struct api_method *list)
+{
+	for (; list->method && nr_methods < MAX_METHODS; list++) {
+		raw[nr_methods] = true;
+		methods[nr_methods++] = list;
+	}
+}
+
+void api_add_table(const struct cmd_table *t)
+{
+	if (nr_tables < MAX_TABLES)
+		tables[nr_tables++] = t;
+}
+
+static api_handler find_handler(const char *method, bool *is_raw)
 {
 	for (int i = 0; i < nr_methods; i++)
-		if (strcmp(methods[i]->method, method) == 0)
+		if (strcmp(methods[i]->method, method) == 0) {
+			*is_raw = raw[i];
 			return methods[i]->fn;
+		}
+	return NULL;
+}
+
+static const struct cmd *find_cmd(const char *method)
+{
+	for (int i = 0; i < nr_tables; i++) {
+		const struct cmd *c = cmdtable_find_method(tables[i], method);
+		if (c)
+			return c;
+	}
 	return NULL;
 }
 
@@ -95,13 +126,14 @@ static json_t *run(api_handler fn, json_t *params)
 
 static json_t *dispatch(const char *method, json_t *params)
 {
-	const struct cmd *c = cmdtable_find_method(&esxcli_table, method);
-	api_handler fn = find_handler(method);
+	const struct cmd *c = find_cmd(method);
+	bool is_raw = false;
+	api_handler fn = find_handler(method, &is_raw);
 	char err[512];
 
-	if (!c || !fn)
+	if ((!c && !is_raw) || !fn)
 		return api_fail(JSONRPC_METHOD_NOT_FOUND, "Unknown method '%s'", method);
-	if (cmdtable_validate(c, params, err, sizeof(err)) < 0)
+	if (c && cmdtable_validate(c, params, err, sizeof(err)) < 0)
 		return api_invalid("%s", err);
 	return run(fn, params);
 }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "cmdtable.h"
 #include "jsonrpc.h"
 
 /* A handler returns its result (a new reference), or NULL after api_fail(). */
@@ -27,6 +28,12 @@ struct api_method {
 
 /* Registers a table of methods ending with {NULL}. */
 void api_register(const struct api_method *methods);
+/* The same for methods that need no command-table entry (vim-cmd's, and
+ * vmk extensions such as network.vm.port.add): their handlers check their
+ * params themselves.  A method found in a table is validated by it. */
+void api_register_raw(const struct api_method *methods);
+/* Another command table whose methods vmkd validates (vim-cmd's). */
+void api_add_table(const struct cmd_table *t);
 
 /* Records the request's error and returns NULL (for `return api_fail(...)`). */
 json_t *api_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

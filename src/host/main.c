@@ -34,6 +34,7 @@
 #include "store.h"
 #include "switching.h"
 #include "system.h"
+#include "vm/vm.h"
 #include "vmklog.h"
 
 struct options {
@@ -160,6 +161,7 @@ static void register_handlers(void)
 	vmknic_ip_register();
 	vmknic_tag_register();
 	route_register();
+	vm_register();
 }
 
 int main(int argc, char **argv)
@@ -185,11 +187,13 @@ int main(int argc, char **argv)
 	if (switching_start() < 0)
 		die("cannot start the datapath (see vmkernel.log)");
 	net_realize(in.name);
+	vm_start(&in);
 	if (api_listen(in.sock_path, err, sizeof(err)) < 0)
 		die("%s", err);
 	vmklog("Init", "serving the API on %s", in.sock_path);
 	loop_run();
 	api_close();
+	vm_stop();
 	net_unrealize();
 	switching_stop();
 	instance_cleanup(&in);

@@ -14,7 +14,8 @@
  * transaction, exactly as an old store is brought up to date, so there
  * is one path to the current schema.  Migration 1 -> 2 adds the TCP/IP
  * stacks' settings, the adapters' IPv6 settings and addresses, and the
- * static routes of each stack.
+ * static routes of each stack; 2 -> 3 the datastores, the VM inventory,
+ * the running VMs (re-adopted at start) and external VM ports.
  */
 #include "store.h"
 
@@ -83,8 +84,27 @@ static const char migrate_2[] =
 	" UNIQUE(netstack, network, prefix));"
 	"PRAGMA user_version = 2;";
 
+/* Schema 2 -> 3: datastores, the VM inventory, running VMs (docs/vms.md).
+ * vmids are never reused (AUTOINCREMENT), as the reference's keep growing;
+ * a runtime row goes with its VM; a VM keeps its datastore, and an
+ * external VM port its port group (no cascade: both are in use). */
+static const char migrate_3[] =
+	"CREATE TABLE datastore(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" path TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE vm(vmid INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL UNIQUE,"
+	" datastore INTEGER NOT NULL REFERENCES datastore(id), name TEXT NOT NULL);"
+	"CREATE INDEX vm_datastore ON vm(datastore);"
+	"CREATE TABLE vm_runtime(vmid INTEGER PRIMARY KEY REFERENCES vm(vmid) ON DELETE CASCADE,"
+	" pid INTEGER NOT NULL, start_time INTEGER NOT NULL, world_id INTEGER NOT NULL,"
+	" control_path TEXT NOT NULL, state TEXT NOT NULL);"
+	"CREATE TABLE vm_port(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" portgroup INTEGER NOT NULL REFERENCES portgroup(id), socket TEXT NOT NULL,"
+	" mac TEXT NOT NULL);"
+	"CREATE INDEX vm_port_portgroup ON vm_port(portgroup);"
+	"PRAGMA user_version = 3;";
+
 /* migrations[v] brings a store of version v to v + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = { NULL, migrate_2 };
+static const char *const migrations[STORE_SCHEMA_VERSION] = { NULL, migrate_2, migrate_3 };
 
 const char *store_errmsg(void)
 {

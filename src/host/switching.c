@@ -196,6 +196,7 @@ static struct sw_vswitch *vs_create(long long id, const char *name, unsigned mtu
 static void vs_destroy(struct sw_vswitch *vs)
 {
 	sw_vmknics_drop_vswitch(vs);
+	sw_vms_drop_vswitch(vs);
 	sw_uplinks_close(vs);
 	dp_switch_free(vs->dp);
 	for (unsigned i = 0; i < vs->npgs; i++)

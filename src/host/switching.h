@@ -28,5 +28,10 @@ int switching_sync(void);
 int switching_attach_vmknic(const char *vmknic, const char *portgroup, int tap_fd,
 			    const uint8_t mac[6]);
 void switching_detach_vmknic(const char *vmknic);
+/* The adapter's static IPv6 addresses (after each change): their
+ * solicited-node groups join its multicast filter at once, before the
+ * kernel has joined them itself (switching_mcast.c). */
+struct in6_addr;
+void switching_vmknic_ipv6(const char *vmknic, const struct in6_addr *addrs, unsigned n);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * What the files of vmkd's switching (switching.c, switching_policy.c,
- * switching_uplink.c, switching_vmknic.c) share: the live image of each
- * vSwitch of the store, as it was last reconciled.
+ * switching_uplink.c, switching_vmknic.c, switching_mcast.c) share: the
+ * live image of each vSwitch of the store, as it was last reconciled.
  *
  * A struct sw_vswitch owns one dp_switch.  Its port groups are named
  * "pg<store id>" inside the dp_switch (store names may be longer than
@@ -79,10 +79,49 @@ void sw_uplinks_poll(struct sw_vswitch *vs);
 int sw_watch_start(void (*on_link)(void), void (*on_tick)(void));
 void sw_watch_stop(void);
 
+/* switching_mcast.c: the multicast groups of a vmknic (the file says
+ * where they come from).  A set is sorted 48-bit MACs without duplicates
+ * once normalized. */
+struct sw_mc_set {
+	uint64_t *key;
+	unsigned n, cap;
+};
+struct sw_mc_entry {
+	char ifname[IF_NAMESIZE];
+	uint64_t key;
+};
+struct sw_mc_table {			/* one namespace's dev_mcast, by name */
+	struct sw_mc_entry *e;
+	size_t n, cap;
+	char *buf;
+	size_t bufcap;
+};
+struct in6_addr;
+void sw_mc_set_clear(struct sw_mc_set *s);
+void sw_mc_set_free(struct sw_mc_set *s);
+int sw_mc_set_add(struct sw_mc_set *s, uint64_t key);
+void sw_mc_set_normalize(struct sw_mc_set *s);
+bool sw_mc_set_equal(const struct sw_mc_set *a, const struct sw_mc_set *b);
+/* The groups the kernel joins for an adapter with that MAC and those
+ * static IPv6 addresses (normalized). */
+void sw_mc_expected(struct sw_mc_set *s, const uint8_t mac[6], const struct in6_addr *v6,
+		    unsigned n);
+/* An fd of /proc/net/dev_mcast of namespace nsfd, or -errno. */
+int sw_mc_open(int nsfd);
+/* Re-reads it into t; 0 or -errno (t then empty). */
+int sw_mc_read(int fd, struct sw_mc_table *t);
+/* The groups of ifname in t, into s (normalized); -ENOMEM: too many. */
+int sw_mc_lookup(const struct sw_mc_table *t, const char *ifname, struct sw_mc_set *s);
+void sw_mc_table_free(struct sw_mc_table *t);
+
 /* switching_vmknic.c */
 void sw_vmknics_poll(void);
 /* Detaches the adapters of a vSwitch that goes away. */
 void sw_vmknics_drop_vswitch(const struct sw_vswitch *vs);
 void sw_vmknics_stop(void);
+
+/* switching_vm.c: disconnects the VM ports of a vSwitch that goes away
+ * (they connect again if a port group of their name comes back). */
+void sw_vms_drop_vswitch(const struct sw_vswitch *vs);
 
 #endif

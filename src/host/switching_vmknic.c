@@ -17,6 +17,15 @@
  * its stack's namespace, where its name means something: the MAC is read
  * with an ioctl on a socket made in that namespace (found with
  * TUNGETDEVNETNS on the fd), one socket per namespace, shared.
+ *
+ * Multicast: each adapter's port has a multicast filter (the switch's
+ * basic multicast filtering, datapath/mcast.c), so that a multicast frame
+ * reaches only the adapters whose stack joined its group: the groups the
+ * adapter's configuration makes the kernel join, set at once (attach, and
+ * switching_vmknic_ipv6 after every change of its addresses), and those
+ * the kernel shows in the namespace's /proc/net/dev_mcast, read once a
+ * second with the MAC (switching_mcast.c).  An adapter in promiscuous or
+ * all-multicast mode, or whose groups cannot be read, is not filtered.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +48,9 @@ struct nsock {
 	dev_t dev;
 	ino_t ino;
 	int fd;
+	int mcfd;			/* its /proc/net/dev_mcast; -1: not filtered */
+	struct sw_mc_table mc;		/* what mcfd said at the last poll */
+	bool mc_ok;
 	unsigned refs;
 };
 
@@ -49,6 +61,12 @@ struct sw_vmknic {
 	struct dp_port *port;
 	struct nsock *ns;		/* NULL: the MAC is not followed */
 	uint8_t mac[6];			/* effective MAC last told to the switch */
+	uint8_t initial_mac[6];		/* the configured one */
+	struct sw_mc_set want;		/* groups its configuration joins */
+	struct sw_mc_set kern;		/* groups the kernel showed last */
+	struct sw_mc_set applied;	/* the port's filter */
+	bool all_multi;			/* promiscuous or all-multicast: no filter */
+	bool filtered;			/* applied is the port's filter */
 };
 
 static struct sw_vmknic **vmknics;
@@ -79,6 +97,10 @@ static struct nsock *nsock_new(int nsfd, const struct stat *st)
 		free(s);
 		return NULL;
 	}
+	s->mcfd = sw_mc_open(nsfd);
+	if (s->mcfd < 0)
+		vmklog_warn("Net", "cannot read the multicast groups of a netstack (%s): its "
+			    "adapters get every multicast frame", strerror(-s->mcfd));
 	s->dev = st->st_dev;
 	s->ino = st->st_ino;
 	nsocks[nnsocks++] = s;
@@ -115,7 +137,16 @@ static void nsock_put(struct nsock *s)
 		if (nsocks[i] == s)
 			nsocks[i] = nsocks[--nnsocks];
 	close(s->fd);
+	if (s->mcfd >= 0)
+		close(s->mcfd);
+	sw_mc_table_free(&s->mc);
 	free(s);
+}
+
+/* Re-reads the namespace's multicast groups. */
+static void nsock_read_groups(struct nsock *s)
+{
+	s->mc_ok = s->mcfd >= 0 && sw_mc_read(s->mcfd, &s->mc) == 0;
 }
 
 static int read_mac(const struct sw_vmknic *k, uint8_t mac[6])
@@ -127,6 +158,76 @@ static int read_mac(const struct sw_vmknic *k, uint8_t mac[6])
 		return -1;
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	return 0;
+}
+
+/* ---- the multicast filter ---- */
+
+static int filter_set(struct sw_vmknic *k, const struct sw_mc_set *s)
+{
+	uint8_t (*macs)[6] = s ? calloc(s->n ? s->n : 1, sizeof(*macs)) : NULL;
+
+	if (s && !macs)
+		return -ENOMEM;
+	for (unsigned i = 0; s && i < s->n; i++)
+		for (int b = 0; b < 6; b++)
+			macs[i][b] = (uint8_t)(s->key[i] >> (40 - 8 * b));
+	int rc = dp_port_set_mcast_filter(k->port, (const uint8_t (*)[6])macs, s ? s->n : 0);
+	free(macs);
+	return rc;
+}
+
+/* Gives the port the filter want + kern, or none, if that changed. */
+static void filter_apply(struct sw_vmknic *k)
+{
+	struct sw_mc_set u = { 0 };
+	bool all = k->all_multi || !k->ns || k->ns->mcfd < 0;
+	int rc = 0;
+
+	for (unsigned i = 0; !all && rc == 0 && i < k->want.n; i++)
+		rc = sw_mc_set_add(&u, k->want.key[i]);
+	for (unsigned i = 0; !all && rc == 0 && i < k->kern.n; i++)
+		rc = sw_mc_set_add(&u, k->kern.key[i]);
+	all |= rc < 0;
+	sw_mc_set_normalize(&u);
+	if (all && k->filtered && filter_set(k, NULL) == 0) {
+		k->filtered = false;
+		sw_mc_set_clear(&k->applied);
+	} else if (!all && (!k->filtered || !sw_mc_set_equal(&u, &k->applied)) &&
+		   filter_set(k, &u) == 0) {
+		sw_mc_set_free(&k->applied);
+		k->applied = u;
+		k->filtered = true;
+		return;
+	}
+	sw_mc_set_free(&u);
+}
+
+/* Follows the kernel: the device's flags and groups as the last read of
+ * its namespace's dev_mcast shows them. */
+static void filter_poll(struct sw_vmknic *k)
+{
+	struct ifreq ifr = { 0 };
+
+	if (!k->ns)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", k->ifname);
+	if (ioctl(k->ns->fd, SIOCGIFFLAGS, &ifr) == 0)
+		k->all_multi = ifr.ifr_flags & (IFF_PROMISC | IFF_ALLMULTI);
+	if (!k->ns->mc_ok || sw_mc_lookup(&k->ns->mc, k->ifname, &k->kern) < 0)
+		k->all_multi = true;
+	filter_apply(k);
+}
+
+void switching_vmknic_ipv6(const char *vmknic, const struct in6_addr *addrs, unsigned n)
+{
+	for (unsigned i = 0; i < nvmknics; i++) {
+		struct sw_vmknic *k = vmknics[i];
+		if (strcmp(k->name, vmknic) != 0)
+			continue;
+		sw_mc_expected(&k->want, k->initial_mac, addrs, n);
+		filter_apply(k);
+		return;
+	}
 }
 
 /* ---- attach and detach ---- */
@@ -144,6 +245,9 @@ static void vmknic_free(struct sw_vmknic *k)
 	sw_log_port_stats(k->port);
 	port_release(k->port);
 	nsock_put(k->ns);
+	sw_mc_set_free(&k->want);
+	sw_mc_set_free(&k->kern);
+	sw_mc_set_free(&k->applied);
 	free(k);
 }
 
@@ -226,10 +330,13 @@ int switching_attach_vmknic(const char *vmknic, const char *portgroup, int tap_f
 	snprintf(k->name, sizeof(k->name), "%s", vmknic);
 	k->vs = vs;
 	memcpy(k->mac, mac, 6);
+	memcpy(k->initial_mac, mac, 6);
 	tap_setup(k, tap_fd);
 	if ((rc = plug(k, pg, tap_fd, mac)) < 0 || (rc = vmknic_add(k)) < 0)
 		goto fail;
 	follow_mac(k);
+	sw_mc_expected(&k->want, mac, NULL, 0);
+	filter_apply(k);
 	if (pg->notify)
 		dp_port_announce(k->port);
 	vmklog("Net", "%s connected to port group '%s' on %s", k->name, pg->name, vs->name);
@@ -278,8 +385,12 @@ void sw_vmknics_drop_vswitch(const struct sw_vswitch *vs)
 
 void sw_vmknics_poll(void)
 {
-	for (unsigned i = 0; i < nvmknics; i++)
+	for (unsigned i = 0; i < nnsocks; i++)
+		nsock_read_groups(nsocks[i]);
+	for (unsigned i = 0; i < nvmknics; i++) {
 		follow_mac(vmknics[i]);
+		filter_poll(vmknics[i]);
+	}
 }
 
 void sw_vmknics_stop(void)

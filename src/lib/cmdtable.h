@@ -62,7 +62,8 @@ enum cmd_output {
 	OUT_NONE,        /* result is `true`; esxcli prints nothing */
 	OUT_SCALAR,      /* a bare value */
 	OUT_STRUCT,      /* one object: "   Label: value" lines */
-	OUT_STRUCT_LIST, /* objects, each under a heading (its first field) */
+	OUT_STRUCT_LIST, /* objects, each under a heading (its first field; one
+			  * with label NULL is the heading only) */
 	OUT_TABLE,       /* objects as rows of a table */
 };
 

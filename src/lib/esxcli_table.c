@@ -41,7 +41,10 @@ static const struct cmd_ns namespaces[] = {
 	  "deletion of VMkernel Netstack Instances." },
 	{ "network ip route", "Operations pertaining to route configuration" },
 	{ "network ip route ipv4", "IPv4 routes of the TCP/IP stacks." },
+	{ "network ip route ipv6", "IPv6 routes of the TCP/IP stacks." },
 	{ "network nic", "Operations on the host's physical network adapters (NICs)." },
+	{ "network vm", "Operations on the network adapters of running virtual machines." },
+	{ "network vm port", "The virtual switch ports of a running virtual machine." },
 	{ "network vswitch", "Operations on the host's virtual switches." },
 	{ "network vswitch standard",
 	  "Commands to list, create, change and remove standard virtual switches." },
@@ -65,11 +68,16 @@ static const struct cmd_ns namespaces[] = {
 	  "Outbound traffic shaping policy of a port group." },
 	{ "network vswitch standard uplink",
 	  "Commands to add physical NICs to a standard virtual switch as uplinks, and remove them." },
+	{ "storage", "Operations on the host's storage." },
+	{ "storage filesystem", "Operations on the file systems (datastores) of the host." },
 	{ "system", "Operations on the host system: name, version, statistics." },
 	{ "system hostname", "The host name, domain name and fully qualified domain name of the host." },
 	{ "system stats", "Statistics of the host system." },
 	{ "system stats uptime", "How long the host has been running." },
 	{ "system version", "The product name, version and build of the host." },
+	{ "vm", "A small number of operations that allow a user to Control Virtual Machine "
+	  "operations." },
+	{ "vm process", "Operations on the vmx processes of running virtual machines." },
 	{ 0 }
 };
 
@@ -88,6 +96,51 @@ static const struct cmd_field hostname_fields[] = {
 	FLD("DomainName", "Domain Name", FIELD_STR, 0),
 	FLD("FullyQualifiedDomainName", "Fully Qualified Domain Name", FIELD_STR, 0),
 	FLD("HostName", "Host Name", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field filesystem_fields[] = {
+	FLD("MountPoint", "Mount Point", FIELD_STR, 0),
+	FLD("VolumeName", "Volume Name", FIELD_STR, 0),
+	FLD("UUID", "UUID", FIELD_STR, 0),
+	FLD("Mounted", "Mounted", FIELD_BOOL, 0),
+	FLD("Type", "Type", FIELD_STR, 0),
+	FLD("Size", "Size", FIELD_INT, 0),
+	FLD("Free", "Free", FIELD_INT, 0),
+	END
+};
+
+/* Headed by the display name (a heading-only field, label 0), as the
+ * reference prints `vm process list`. */
+static const struct cmd_field vm_process_fields[] = {
+	FLD("DisplayName", 0, FIELD_STR, 0),
+	FLD("WorldID", "World ID", FIELD_INT, 0),
+	FLD("ProcessID", "Process ID", FIELD_INT, 0),
+	FLD("VMXCartelID", "VMX Cartel ID", FIELD_INT, 0),
+	FLD("UUID", "UUID", FIELD_STR, 0),
+	FLD("DisplayName", "Display Name", FIELD_STR, 0),
+	FLD("ConfigFile", "Config File", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field network_vm_fields[] = {
+	FLD("WorldID", "World ID", FIELD_INT, 0),
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("NumPorts", "Num Ports", FIELD_INT, 0),
+	FLD("Networks", "Networks", FIELD_LIST, 0),
+	END
+};
+
+static const struct cmd_field network_vm_port_fields[] = {
+	FLD("PortID", "Port ID", FIELD_INT, 0),
+	FLD("vSwitch", "vSwitch", FIELD_STR, 0),
+	FLD("Portgroup", "Portgroup", FIELD_STR, 0),
+	FLD("DVPortID", "DVPort ID", FIELD_STR, 0),
+	FLD("MACAddress", "MAC Address", FIELD_STR, 0),
+	FLD("IPAddress", "IP Address", FIELD_STR, 0),
+	FLD("TeamUplink", "Team Uplink", FIELD_STR, 0),
+	FLD("UplinkPortID", "Uplink Port ID", FIELD_INT, 0),
+	FLD("ActiveFilters", "Active Filters", FIELD_STR, 0),
 	END
 };
 
@@ -284,6 +337,15 @@ static const struct cmd_field netstack_get_fields[] = {
 static const struct cmd_field route_fields[] = {
 	FLD("Network", "Network", FIELD_STR, 0),
 	FLD("Netmask", "Netmask", FIELD_STR, 0),
+	FLD("Gateway", "Gateway", FIELD_STR, 0),
+	FLD("Interface", "Interface", FIELD_STR, 0),
+	FLD("Source", "Source", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field route6_fields[] = {
+	FLD("Network", "Network", FIELD_STR, 0),
+	FLD("Netmask", "Netmask", FIELD_INT, 0),
 	FLD("Gateway", "Gateway", FIELD_STR, 0),
 	FLD("Interface", "Interface", FIELD_STR, 0),
 	FLD("Source", "Source", FIELD_STR, 0),
@@ -613,9 +675,18 @@ static const struct cmd_opt route_opts[] = {
 	END
 };
 
+static const struct cmd_opt route6_opts[] = {
+	{ "gateway", 'g', CMD_STR, REQ, 0, 0, "The IPv6 address of the gateway." },
+	NETSTACK_OPT(0, "The netstack of the route (default defaultTcpipStack)."),
+	{ "network", 'n', CMD_STR, REQ, 0, 0,
+	  "The destination: default, or a network as X:X::X/len." },
+	END
+};
+
 static const struct cmd_opt ping_opts[] = {
 	{ "count", 'c', CMD_LONG, RANGE(1, 1000000), "Specify the number of packets to send." },
-	{ "debug", 'D', CMD_FLAG, 0, 0, 0, "VMKPing debug mode (not supported by vmk)." },
+	{ "debug", 'D', CMD_FLAG, 0, 0, 0, "VMKPing debug mode: ping the netstack's loopback, "
+	  "its adapters' addresses and its default gateway in turn (no --host)." },
 	{ "df", 'd', CMD_FLAG, 0, 0, 0, "Set DF bit on IPv4 packets." },
 	{ "host", 'H', CMD_STR, 0, 0, 0,
 	  "Specify the host to send packets to. Required when not executing ping in debug "
@@ -637,6 +708,22 @@ static const struct cmd_opt ping_opts[] = {
 	END
 };
 
+static const struct cmd_opt vm_kill_opts[] = {
+	{ "type", 't', CMD_STR, REQ, 0, 0,
+	  "The type of kill operation to attempt: soft (give the VMX process a chance to shut "
+	  "down cleanly, like kill -SIGTERM), hard (stop the process immediately, like kill -9) "
+	  "or force (the last resort)." },
+	{ "world-id", 'w', CMD_LONG, REQ | CMD_RANGE, 1, 0x7fffffffLL,
+	  "The World ID of the virtual machine to kill (vm process list)." },
+	END
+};
+
+static const struct cmd_opt vm_port_list_opts[] = {
+	{ "world-id", 'w', CMD_LONG, REQ | CMD_RANGE, 1, 0x7fffffffLL,
+	  "The World ID of the virtual machine whose ports to list (vm process list)." },
+	END
+};
+
 /* ---- commands ---- */
 
 #define VS "network vswitch standard"
@@ -644,6 +731,7 @@ static const struct cmd_opt ping_opts[] = {
 #define IF "network ip interface"
 #define NS "network ip netstack"
 #define RT "network ip route ipv4"
+#define RT6 "network ip route ipv6"
 
 static const struct cmd cmds[] = {
 	{ "system version", "get", "Show the product name, version and build of the host.",
@@ -746,10 +834,26 @@ static const struct cmd cmds[] = {
 	  "NetStackInstance", netstack_get_fields },
 	{ NS, "set", "Change the settings of a netstack instance.", netstack_set_opts, OUT_NONE,
 	  0, 0 },
+	{ "storage filesystem", "list", "List the datastores of the host: a directory each, on "
+	  "the Linux file system it lies in.", no_opts, OUT_TABLE, "FilesystemVolume",
+	  filesystem_fields },
 	{ RT, "list", "List the IPv4 routes of a netstack.", route_list_opts, OUT_TABLE,
 	  "IPv4Route", route_fields },
 	{ RT, "add", "Add an IPv4 route to a netstack.", route_opts, OUT_NONE, 0, 0 },
 	{ RT, "remove", "Remove an IPv4 route from a netstack.", route_opts, OUT_NONE, 0, 0 },
+	{ RT6, "list", "List the IPv6 routes of a netstack.", route_list_opts, OUT_TABLE,
+	  "IPv6Route", route6_fields },
+	{ RT6, "add", "Add an IPv6 route to a netstack.", route6_opts, OUT_NONE, 0, 0 },
+	{ RT6, "remove", "Remove an IPv6 route from a netstack.", route6_opts, OUT_NONE, 0, 0 },
+	{ "vm process", "list", "List the virtual machines running on this host: their world, "
+	  "vmx process and configuration file.", no_opts, OUT_STRUCT_LIST, "VirtualMachine",
+	  vm_process_fields },
+	{ "vm process", "kill", "Kill the vmx process of a running virtual machine: try soft "
+	  "first, then hard, then force.", vm_kill_opts, OUT_NONE, 0, 0 },
+	{ "network vm", "list", "List the running virtual machines with network ports, and "
+	  "the port groups they use.", no_opts, OUT_TABLE, "VM", network_vm_fields },
+	{ "network vm port", "list", "List the virtual switch ports of a running virtual "
+	  "machine.", vm_port_list_opts, OUT_STRUCT_LIST, "Port", network_vm_port_fields },
 	{ 0 }
 };
 

@@ -529,6 +529,33 @@ int ping_stack_gateway(const struct ping_stack *st, int family, struct sockaddr_
 	return ping_in_netns(st ? st->nsfd : -1, find_gateway, &a);
 }
 
+int ping_debug_targets(const struct ping_stack *st, int family, struct sockaddr_storage *out,
+		       int max)
+{
+	struct ping_addr addrs[PING_DEBUG_MAX];
+	struct sockaddr_storage gw;
+	int n = 0;
+
+	if (max < 1)
+		return 0;
+	memset(&out[n], 0, sizeof(out[n]));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&out[n++];
+		s->sin6_family = AF_INET6;
+		s->sin6_addr = in6addr_loopback;
+	} else {
+		struct sockaddr_in *s = (struct sockaddr_in *)&out[n++];
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	int k = ping_stack_addrs(st, "vmk", family, addrs, PING_DEBUG_MAX);
+	for (int i = 0; i < k && n < max - 1; i++)	/* room kept for the gateway */
+		out[n++] = addrs[i].addr;
+	if (n < max && ping_stack_gateway(st, family, &gw) == 1)
+		out[n++] = gw;
+	return n;
+}
+
 void ping_addr_str(const struct sockaddr_storage *sa, char *buf, size_t len)
 {
 	const void *a = sa->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr

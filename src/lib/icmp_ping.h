@@ -89,6 +89,14 @@ int ping_stack_addrs(const struct ping_stack *st, const char *prefix, int family
  * 0 none, -errno. */
 int ping_stack_gateway(const struct ping_stack *st, int family, struct sockaddr_storage *gw);
 
+/* Debug mode (vmkping -D, esxcli network diag ping -D): what to ping to
+ * check a stack: its loopback address, the addresses of its adapters,
+ * its default gateway, of family AF_INET or AF_INET6.  Fills at most max
+ * (up to PING_DEBUG_MAX adapter addresses); returns how many. */
+#define PING_DEBUG_MAX 128
+int ping_debug_targets(const struct ping_stack *st, int family, struct sockaddr_storage *out,
+		       int max);
+
 /* ---- the engine ---- */
 
 struct ping_opts {

@@ -42,7 +42,8 @@ static const struct option long_options[] = {
 
 static const char usage_text[] =
 	"usage: vmx --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	"           [--memory SIZE] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
+	"           [--memory SIZE] [--disk PATH[,ro]]...\n"
+	"           [--net tap=NAME[,mac=MAC] | --net vhost-user=PATH[,mac=MAC]]...\n"
 	"           [--serial stdio|file:PATH|unix:PATH|none] [--debug-exit]\n"
 	"           [--control PATH] [--on-reset shutdown|restart] [--paused]\n"
 	"\n"
@@ -101,7 +102,7 @@ static int bad(const char *opt, const char *value, const char *why)
 static int parse_disk(struct vmx_config *cfg, char *arg)
 {
 	if (cfg->nr_disks >= VMX_MAX_DISKS)
-		return bad("--disk", arg, "too many disks (at most 8)");
+		return bad("--disk", arg, "too many disks (at most 16)");
 	struct disk_config *d = &cfg->disk[cfg->nr_disks];
 	char *comma = strchr(arg, ',');
 	if (comma) {
@@ -117,17 +118,36 @@ static int parse_disk(struct vmx_config *cfg, char *arg)
 	return 0;
 }
 
+/* The longest path a Unix socket address holds (sun_path, with its NUL). */
+#define VHOST_PATH_MAX 107
+
+static int parse_net_backend(struct nic_config *n, char *kv)
+{
+	if (n->tap || n->vhost_user)
+		return bad("--net", kv, "give one of tap=NAME and vhost-user=PATH");
+	if (strncmp(kv, "tap=", 4) == 0) {
+		if (strlen(kv + 4) >= 16)
+			return bad("--net", kv, "TAP name longer than 15 characters");
+		n->tap = kv + 4;
+		return 0;
+	}
+	if (strlen(kv + 11) > VHOST_PATH_MAX)
+		return bad("--net", kv, "socket path longer than 107 bytes");
+	n->vhost_user = kv + 11;
+	return 0;
+}
+
 static int parse_net(struct vmx_config *cfg, char *arg)
 {
 	if (cfg->nr_nics >= VMX_MAX_NICS)
-		return bad("--net", arg, "too many network adapters (at most 8)");
+		return bad("--net", arg, "too many network adapters (at most 10)");
 	struct nic_config *n = &cfg->nic[cfg->nr_nics];
 	char *save = NULL;
 	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		if (strncmp(kv, "tap=", 4) == 0 && kv[4]) {
-			if (strlen(kv + 4) >= 16)
-				return bad("--net", kv, "TAP name longer than 15 characters");
-			n->tap = kv + 4;
+		if ((strncmp(kv, "tap=", 4) == 0 && kv[4]) ||
+		    (strncmp(kv, "vhost-user=", 11) == 0 && kv[11])) {
+			if (parse_net_backend(n, kv) < 0)
+				return -1;
 		} else if (strncmp(kv, "mac=", 4) == 0) {
 			if (parse_mac(kv + 4, n->mac) < 0)
 				return bad("--net", kv, "MAC must be six hex pairs like 52:54:00:12:34:56");
@@ -135,11 +155,14 @@ static int parse_net(struct vmx_config *cfg, char *arg)
 				return bad("--net", kv, "MAC is a multicast address");
 			n->mac_set = true;
 		} else {
-			return bad("--net", kv, "expected tap=NAME[,mac=MAC]");
+			return bad("--net", kv, "expected tap=NAME or vhost-user=PATH, then [,mac=MAC]");
 		}
 	}
-	if (!n->tap)
-		return bad("--net", "", "tap=NAME is required");
+	if (!n->tap && !n->vhost_user)
+		return bad("--net", "", "tap=NAME or vhost-user=PATH is required");
+	for (unsigned int i = 0; n->vhost_user && i < cfg->nr_nics; i++)
+		if (cfg->nic[i].vhost_user && strcmp(cfg->nic[i].vhost_user, n->vhost_user) == 0)
+			return bad("--net", n->vhost_user, "socket path given twice");
 	cfg->nr_nics++;
 	return 0;
 }
@@ -249,6 +272,11 @@ int config_parse(struct vmx_config *cfg, int argc, char **argv)
 	}
 	if (strlen(cfg->cmdline) >= VMX_CMDLINE_MAX) {
 		log_error("--cmdline is too long (at most %d bytes)", VMX_CMDLINE_MAX - 1);
+		return -1;
+	}
+	if (cfg->nr_disks + cfg->nr_nics > VMX_MAX_DEVICES) {
+		log_error("%u disks and %u network adapters: at most %d devices in all",
+			  cfg->nr_disks, cfg->nr_nics, VMX_MAX_DEVICES);
 		return -1;
 	}
 	return 0;

@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VMX_MAX_DISKS 8
-#define VMX_MAX_NICS 8
+#define VMX_MAX_DISKS 16	/* disks and NICs share the 16 virtio-mmio slots */
+#define VMX_MAX_NICS 10
+#define VMX_MAX_DEVICES 16	/* VIRTIO_MMIO_MAX_DEVICES */
 #define VMX_MAX_CPUS 64
 #define VMX_CMDLINE_MAX 4096  /* what we accept from the user; vmx appends device entries */
 
@@ -20,8 +21,10 @@ struct disk_config {
 	bool readonly;
 };
 
+/* One --net: exactly one of tap (a TAP name) and vhost_user (a socket path). */
 struct nic_config {
 	const char *tap;
+	const char *vhost_user;
 	uint8_t mac[6];
 	bool mac_set;
 };

@@ -31,6 +31,11 @@ struct client {
 	char buf[CONTROL_LINE_MAX];
 };
 
+struct nic_source {
+	nic_info_fn fn;
+	void *dev;
+};
+
 struct stats_source {
 	const char *name;
 	stats_fn fn;
@@ -44,6 +49,13 @@ static struct client *clients[CONTROL_MAX_CLIENTS];
 static struct stats_source stats_sources[MAX_STATS_SOURCES];
 static unsigned int nr_stats_sources;
 static struct timespec started;
+static struct nic_source nics[VMX_MAX_NICS];
+
+void control_register_nic(unsigned int index, nic_info_fn fn, void *dev)
+{
+	if (index < VMX_MAX_NICS)
+		nics[index] = (struct nic_source){ fn, dev };
+}
 
 void control_register_stats(const char *name, stats_fn fn, void *dev)
 {
@@ -65,15 +77,46 @@ static double uptime_seconds(void)
 	return (double)(now.tv_sec - started.tv_sec) + (double)(now.tv_nsec - started.tv_nsec) / 1e9;
 }
 
+/* vmkd names the VM's world after vCPU 0's thread: vCPU 0 first. */
+static json_t *vcpu_tids(void)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; the_vm->vcpu && i < the_vm->nr_vcpus; i++)
+		json_array_append_new(a, json_integer(the_vm->vcpu[i].tid));
+	return a;
+}
+
+static json_t *nic_list(void)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; i < the_vm->cfg->nr_nics && i < VMX_MAX_NICS; i++) {
+		struct nic_info ni = { 0 };
+		char mac[18];
+		if (!nics[i].fn)
+			continue;
+		nics[i].fn(nics[i].dev, &ni);
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ni.mac[0],
+			 ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5]);
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:b}",
+			"index", (int)i, "mac", mac, "backend", ni.backend,
+			"path", ni.path, "connected", ni.connected));
+	}
+	return a;
+}
+
 static json_t *method_query(void)
 {
-	return json_pack("{s:s, s:i, s:I, s:i, s:f, s:s}",
+	return json_pack("{s:s, s:i, s:I, s:i, s:f, s:s, s:o, s:o}",
 			 "state", state_name(),
 			 "cpus", (int)the_vm->nr_vcpus,
 			 "memory", (json_int_t)the_vm->ram_size,
 			 "pid", (int)getpid(),
 			 "uptime", uptime_seconds(),
-			 "kernel", the_vm->cfg->kernel);
+			 "kernel", the_vm->cfg->kernel,
+			 "vcpu_tids", vcpu_tids(),
+			 "nics", nic_list());
 }
 
 static json_t *vcpu_stats(const struct vcpu *v)
@@ -102,8 +145,11 @@ static json_t *method_stats(void)
 	return json_pack("{s:o, s:o}", "vcpus", vcpus, "devices", devices);
 }
 
-/* Runs one method; NULL result means "unknown method". */
-static json_t *dispatch(const char *method)
+/*
+ * Runs one method; NULL result means "unknown method", *err set means
+ * the method failed with that message.
+ */
+static json_t *dispatch(const char *method, const char **err)
 {
 	if (strcmp(method, "query") == 0)
 		return method_query();
@@ -121,6 +167,16 @@ static json_t *dispatch(const char *method)
 		vm_request_stop(the_vm, VM_STOP_REQUEST, 0);
 		return json_pack("{s:s}", "state", "stopping");
 	}
+	if (strcmp(method, "reset") == 0) {
+		/* as the guest's own reset: --on-reset decides what follows */
+		vm_request_stop(the_vm, VM_STOP_RESET, 0);
+		return json_pack("{s:s, s:s}", "state", "stopping", "on_reset",
+				 the_vm->cfg->on_reset == RESET_RESTART ? "restart" : "shutdown");
+	}
+	if (strcmp(method, "shutdown") == 0) {
+		*err = "guest does not support soft power-off";
+		return json_null();
+	}
 	return NULL;
 }
 
@@ -137,13 +193,19 @@ static json_t *handle_line(const char *line)
 		return error_reply(NULL, -32700, "request is not valid JSON");
 	json_t *id = json_object_get(req, "id");
 	const char *method = json_string_value(json_object_get(req, "method"));
-	json_t *result = method ? dispatch(method) : NULL;
+	const char *err = NULL;
+	json_t *result = method ? dispatch(method, &err) : NULL;
 	if (!method)
 		reply = error_reply(id, -32600, "request has no \"method\" string");
 	else if (!result)
-		reply = error_reply(id, -32601, "unknown method (query, stats, pause, resume, stop)");
+		reply = error_reply(id, -32601, "unknown method (query, stats, pause, "
+				    "resume, stop, reset, shutdown)");
+	else if (err)
+		reply = error_reply(id, -32000, err);
 	else
 		reply = json_pack("{s:O?, s:o}", "id", id, "result", result);
+	if (result && err)
+		json_decref(result);
 	json_decref(req);
 	return reply;
 }

@@ -166,6 +166,28 @@ int vm_irqfd(struct vm *vm, unsigned int gsi)
 	return fd;
 }
 
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t datamatch)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0) {
+		errno = ENOSYS;
+		return -1;
+	}
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	struct kvm_ioeventfd req = {
+		.datamatch = datamatch, .addr = addr, .len = 4, .fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &req) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* GSIs for virtio-mmio slots: ISA lines nothing else uses, then IOAPIC-only pins. */
 static const unsigned int virtio_irqs[VM_MAX_VIRTIO] = {
 	5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,

@@ -29,6 +29,7 @@
 #include "devices/virtio/blk.h"
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/net_vhost.h"
 #include "evloop.h"
 #include "kvm.h"
 #include "log.h"
@@ -46,6 +47,8 @@ static struct serial *com1;
 static void teardown(void)
 {
 	control_close();
+	/* vCPUs are joined or never ran: sockets (vhost-user) go with it */
+	virtio_mmio_destroy_all();
 	if (console) {
 		console_close(console);
 		console = NULL;
@@ -68,6 +71,51 @@ static int create_legacy_devices(struct vm *vm)
 	return 0;
 }
 
+/* What `query` needs of each adapter: its --net and its device. */
+static struct nic_slot {
+	const struct nic_config *cfg;
+	void *dev;              /* struct virtio_mmio (TAP) or struct vhost_net */
+} nic_slots[VMX_MAX_NICS];
+
+/* A TAP adapter is there as long as vmx runs. */
+static void tap_nic_info(void *opaque, struct nic_info *out)
+{
+	struct nic_slot *s = opaque;
+
+	out->backend = "tap";
+	out->path = s->cfg->tap;
+	virtio_mmio_read_config(s->dev, 0, out->mac, 6);
+	out->connected = true;
+}
+
+static void vhost_nic_info(void *opaque, struct nic_info *out)
+{
+	struct nic_slot *s = opaque;
+
+	out->backend = "vhost-user";
+	out->path = s->cfg->vhost_user;
+	virtio_net_vhost_state(s->dev, out->mac, &out->connected);
+}
+
+static int create_nic(struct vm *vm, unsigned int i, char *err, size_t errlen)
+{
+	struct nic_slot *s = &nic_slots[i];
+
+	s->cfg = &vm->cfg->nic[i];
+	if (s->cfg->vhost_user) {
+		s->dev = virtio_net_vhost_init(vm, s->cfg, err, errlen);
+		if (!s->dev)
+			return -1;
+		control_register_nic(i, vhost_nic_info, s);
+		return 0;
+	}
+	if (virtio_net_init(vm, s->cfg, err, errlen) < 0)
+		return -1;
+	s->dev = virtio_mmio_get(virtio_mmio_count() - 1);
+	control_register_nic(i, tap_nic_info, s);
+	return 0;
+}
+
 static int create_virtio_devices(struct vm *vm)
 {
 	char err[256];
@@ -75,7 +123,7 @@ static int create_virtio_devices(struct vm *vm)
 		if (virtio_blk_init(vm, &vm->cfg->disk[i], err, sizeof(err)) < 0)
 			goto fail;
 	for (unsigned int i = 0; i < vm->cfg->nr_nics; i++)
-		if (virtio_net_init(vm, &vm->cfg->nic[i], err, sizeof(err)) < 0)
+		if (create_nic(vm, i, err, sizeof(err)) < 0)
 			goto fail;
 	return 0;
 fail:

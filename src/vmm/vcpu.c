@@ -142,6 +142,24 @@ static bool wait_while_paused(struct vcpu *v)
 	return atomic_load(&vm->stop_reason) == VM_RUNNING;
 }
 
+/* vmkd names a VM's world by vCPU 0's thread id: vcpus_start waits for it. */
+static void publish_tid(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->vm->state_lock);
+	v->tid = (int)gettid();
+	pthread_cond_broadcast(&v->vm->state_cond);
+	pthread_mutex_unlock(&v->vm->state_lock);
+}
+
+static void wait_tids(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->state_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		while (vm->vcpu[i].started && vm->vcpu[i].tid == 0)
+			pthread_cond_wait(&vm->state_cond, &vm->state_lock);
+	pthread_mutex_unlock(&vm->state_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -149,6 +167,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	publish_tid(v);
 
 	while (atomic_load(&v->vm->stop_reason) == VM_RUNNING) {
 		if (!wait_while_paused(v))
@@ -265,6 +284,7 @@ int vcpus_start(struct vm *vm)
 		}
 		v->started = true;
 	}
+	wait_tids(vm);
 	return 0;
 }
 

@@ -30,6 +30,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	int tid;                        /* Linux thread id; set before vcpus_start returns */
 	struct vcpu_stats stats;
 };
 

@@ -104,6 +104,13 @@ void vm_pulse_irq(struct vm *vm, unsigned int gsi);
 /* An eventfd that raises gsi when written (KVM_IRQFD); -1 on failure. */
 int vm_irqfd(struct vm *vm, unsigned int gsi);
 
+/*
+ * An eventfd that KVM signals, without an exit to vmx, when the guest
+ * writes the 32-bit value datamatch to the MMIO address addr
+ * (KVM_IOEVENTFD); -1 with errno when KVM cannot do that.
+ */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t datamatch);
+
 /* Ends the VM (first caller wins) and kicks every vCPU out of KVM_RUN. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status);
 

@@ -15,9 +15,16 @@
  * waiting up to 1 s for each; then "ping ok".  While waiting it answers
  * ARP requests for its own address, as the peer's neighbour code asks.
  *
+ * net.mode=respond net.seconds=N (1..600, default 60) makes it the other
+ * end instead: for N seconds it answers ARP requests for ip= and ICMP
+ * echo requests to ip=, then prints "respond ok ..." and passes.  The
+ * device may lose its back end meanwhile (vhost-user): a reply whose
+ * transmit does not complete stays queued and later replies are dropped
+ * until it does, never a failure.
+ *
  * Exit codes: 1 no virtio-net device, 2 device or queue set-up failed,
  * 3 a transmit did not complete, 4 no ARP reply, 5 missing echo replies,
- * 6 bad ip= or peer= value.
+ * 6 bad ip= or peer= value, 7 bad net.mode= or net.seconds=.
  */
 #include "lib/guest.h"
 
@@ -41,6 +48,9 @@ static uint8_t mac[6], peer_mac[6], ip[4], peer[4];
 static bool have_peer_mac;
 static uint16_t want_seq;
 static bool got_reply;
+static bool responder;          /* net.mode=respond */
+static bool tx_pending;         /* responder: a frame the device has not completed */
+static unsigned answered, tx_dropped;
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
@@ -57,19 +67,36 @@ static uint16_t csum(const uint8_t *p, size_t n)
 	return (uint16_t)~s;
 }
 
+/* Responder: has the device completed the frame in flight? */
+static bool tx_reaped(void)
+{
+	uint32_t id, ulen;
+
+	if (tx_pending && virtq_take_used(&txq, &id, &ulen))
+		tx_pending = false;
+	return !tx_pending;
+}
+
 static void send_frame(const uint8_t *frame, size_t len)
 {
 	if (len < 60)
 		len = 60;               /* minimum Ethernet frame; caller zeroed the rest */
+	if (responder && !tx_reaped()) {
+		tx_dropped++;           /* txbuf is still the device's */
+		return;
+	}
 	memset(txbuf, 0, NET_HDR);
 	memcpy(txbuf + NET_HDR, frame, len);
 	txq.desc[0] = (struct virtq_desc){ (uintptr_t)txbuf, (uint32_t)(NET_HDR + len), 0, 0 };
 	virtq_publish(dev, &txq, 0, true);
+	tx_pending = true;
 	uint64_t dl = deadline_ms(1000);
-	uint32_t id, ulen;
-	while (!virtq_take_used(&txq, &id, &ulen)) {
-		if (expired(dl))
+	while (!tx_reaped()) {
+		if (expired(dl)) {
+			if (responder)
+				return;         /* completes when a back end is there */
 			fail(3, "transmit of a %u-byte frame not completed in 1 s", (unsigned)len);
+		}
 		cpu_relax();
 	}
 }
@@ -119,6 +146,30 @@ static void send_echo(uint16_t seq)
 	send_frame(f, sizeof(f));
 }
 
+/* Responder: an ICMP echo request to our address comes back as a reply. */
+static void answer_echo(const uint8_t *f, unsigned ihl, unsigned tot)
+{
+	static uint8_t r[BUF - NET_HDR];
+	const uint8_t *h = f + 14;
+
+	if (14 + tot > sizeof(r))
+		return;
+	memset(r, 0, 60);
+	memcpy(r, f + 6, 6);
+	memcpy(r + 6, mac, 6);
+	memcpy(r + 12, f + 12, 2 + tot);
+	uint8_t *rh = r + 14, *c = rh + ihl;
+	memcpy(rh + 12, ip, 4);
+	memcpy(rh + 16, h + 12, 4);
+	rh[10] = rh[11] = 0;
+	put16(rh + 10, csum(rh, ihl));
+	c[0] = 0;                       /* echo reply */
+	c[2] = c[3] = 0;
+	put16(c + 2, csum(c, tot - ihl));
+	send_frame(r, 14 + tot);
+	answered++;
+}
+
 static void handle_frame(const uint8_t *f, size_t len)
 {
 	static const uint8_t zero_mac[6];
@@ -143,6 +194,13 @@ static void handle_frame(const uint8_t *f, size_t len)
 		unsigned tot = be16(h + 2);
 		if ((h[0] >> 4) != 4 || ihl < 20 || tot > len - 14 || tot < ihl + 8 || h[9] != 1)
 			return;
+		if (responder) {
+			const uint8_t *c = h + ihl;
+			if (memcmp(h + 16, ip, 4) == 0 && c[0] == 8 && c[1] == 0 &&
+			    csum(h, ihl) == 0 && csum(c, tot - ihl) == 0)
+				answer_echo(f, ihl, tot);
+			return;
+		}
 		if (memcmp(h + 12, peer, 4) != 0 || memcmp(h + 16, ip, 4) != 0)
 			return;
 		const uint8_t *c = h + ihl;
@@ -183,6 +241,42 @@ static void ip_param(const char *key, uint8_t out[4], const uint8_t def[4])
 		fail(6, "bad %s=%.*s", key, (int)len, v);
 }
 
+/* net.mode=respond: answer ARP and pings for `seconds` seconds, then pass. */
+static int respond(unsigned seconds)
+{
+	printf("respond: answering ARP and ICMP echo for %u.%u.%u.%u for %u s\n",
+	       ip[0], ip[1], ip[2], ip[3], seconds);
+	for (unsigned s = 0; s < seconds; s++) {
+		uint64_t dl = deadline_ms(1000);
+		while (!expired(dl)) {
+			poll_rx();
+			cpu_relax();
+		}
+	}
+	printf("respond ok answered=%u dropped=%u\n", answered, tx_dropped);
+	return 0;
+}
+
+/* net.mode= and net.seconds=; fails with 7 on a bad value. */
+static unsigned respond_params(void)
+{
+	const char *v;
+	size_t len;
+
+	if (!cmdline_find("net.mode", 0, &v, &len))
+		return 0;
+	if (len == 4 && memcmp(v, "ping", 4) == 0)
+		return 0;
+	if (len != 7 || memcmp(v, "respond", 7) != 0)
+		fail(7, "bad net.mode=%.*s (ping or respond)", (int)len, v);
+	uint64_t n = 60;
+	if (cmdline_find("net.seconds", 0, &v, &len) &&
+	    (parse_size(v, len, &n) != len || n == 0 || n > 600))
+		fail(7, "bad net.seconds=%.*s (1 to 600)", (int)len, v);
+	responder = true;
+	return (unsigned)n;
+}
+
 int guest_main(const struct hvm_start_info *si)
 {
 	(void)si;
@@ -194,6 +288,7 @@ int guest_main(const struct hvm_start_info *si)
 	unsigned count = (unsigned)cmdline_u64("net.count", 3);
 	if (count == 0 || count > 1000)
 		count = 3;
+	unsigned seconds = respond_params();
 
 	bool from_cmdline;
 	unsigned n = virtio_find(devs, VIRTIO_MAX_DEVS, &from_cmdline);
@@ -230,6 +325,8 @@ int guest_main(const struct hvm_start_info *si)
 	       (dev->negotiated & F_MAC) ? "" : " (fixed)", ip[0], ip[1], ip[2], ip[3],
 	       peer[0], peer[1], peer[2], peer[3]);
 	time_init();
+	if (responder)
+		return respond(seconds);
 
 	static const uint8_t zero_mac[6];
 	for (unsigned t = 0; t < 5 && !have_peer_mac; t++) {

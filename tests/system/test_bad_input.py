@@ -106,3 +106,18 @@ def test_bad_tap_leaves_no_tap(tmp_path, netns):
     assert "missing.img" in line
     links = netns.ip("link", "show").stdout
     assert "vmkbad0" not in links, links
+
+
+def test_too_many_devices(tmp_path):
+    """Disks and adapters share the 16 virtio-mmio slots."""
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * 4096)
+    args = ["--kernel", guest("hello")]
+    for _ in range(16):
+        args += ["--disk", str(disk)]
+    args += ["--net", "vhost-user=%s" % (tmp_path / "n.sock")]
+    line = vmx_fails(args, tmp_path)
+    assert "16 disks and 1 network adapters" in line and "at most 16" in line
+    assert not os.path.exists(tmp_path / "n.sock")
+    assert "too many disks (at most 16)" in vmx_fails(
+        ["--kernel", guest("hello")] + ["--disk", str(disk)] * 17, tmp_path)

@@ -99,6 +99,31 @@ def test_df_too_big_and_unreachable(h):
     assert summary == ("10.71.0.1", "1", "0", "0", "100", "0", "0", "0")
 
 
+def test_debug_mode_pings_the_stack_itself(h):
+    """-D: the stack's loopback and its adapters' addresses, in turn (this
+    stack has no default gateway); the Summary counts them all."""
+    r = h.json(*PING, "-D", "--netstack", "vmotion", "-c", "1")
+    assert [t["Host"] for t in r["Trace"]] == ["127.0.0.1", "10.71.0.1"]
+    assert all(t["ReceivedBytes"] == 64 and t["Detail"] == "" for t in r["Trace"])
+    assert r["Summary"]["HostAddr"] == "127.0.0.1, 10.71.0.1"
+    assert (r["Summary"]["Transmitted"], r["Summary"]["Recieved"]) == (2, 2)
+    # --ipv6: ::1, then vmk1's addresses
+    r = h.json(*PING, "-D", "--netstack", "vmotion", "--ipv6", "-c", "1")
+    hosts = [t["Host"] for t in r["Trace"]]
+    assert hosts[0] == "::1" and "fd00:71::1" in hosts
+    assert r["Summary"]["Recieved"] == len(hosts)
+    # the default stack's gateway is pinged last
+    h.ok(*ROUTE, "add", "-n", "default", "-g", "192.168.50.1")
+    try:
+        r = h.json(*PING, "-D", "-c", "1", "-W", "0.5")
+        # nobody owns the gateway here: sent to, no reply in the Trace
+        assert [t["Host"] for t in r["Trace"]] == ["127.0.0.1", "192.168.50.11"]
+        assert r["Summary"]["HostAddr"] == "127.0.0.1, 192.168.50.11, 192.168.50.1"
+        assert (r["Summary"]["Transmitted"], r["Summary"]["Recieved"]) == (3, 2)
+    finally:
+        h.ok(*ROUTE, "remove", "-n", "default", "-g", "192.168.50.1")
+
+
 def test_formatters(h):
     j = json.loads(h.ok("--formatter=json", *PING, "-H", "192.168.50.11", "-c", "1"))
     assert list(j) == ["Trace", "Summary"]
@@ -137,7 +162,9 @@ BAD = [
      "Error: Invalid --count '0': this value must be in the range (1 - 1000000)"),
     (("-H", "10.71.0.1", "-t", "256"),
      "Error: Invalid --ttl '256': this value must be in the range (1 - 255)"),
-    (("-D",), "Error: Invalid --debug: debug mode is not supported by vmk; use vmkping -D"),
+    (("-D", "-H", "10.71.0.1"), "Error: Invalid --host '10.71.0.1': debug mode (-D) pings "
+     "the netstack's own addresses and takes no host"),
+    (("-D", "--netstack", "nosuch"), "Error: Invalid --netstack 'nosuch': no such netstack"),
     (("-H", "10.71.0.1", "-I", "vmk1", "-N", "10.71.0.9"),
      "Error: Invalid --nexthop '10.71.0.9': not supported by vmk: the routes of the netstack "
      "choose the next hop"),

@@ -12,15 +12,17 @@ NAMESPACES = [
     "network", "network diag", "network ip", "network ip interface",
     "network ip interface ipv4", "network ip interface ipv6", "network ip interface ipv6 address",
     "network ip interface tag", "network ip netstack", "network ip route",
-    "network ip route ipv4",
-    "network nic", "network vswitch", "network vswitch standard",
+    "network ip route ipv4", "network ip route ipv6",
+    "network nic", "network vm", "network vm port", "network vswitch", "network vswitch standard",
     "network vswitch standard policy", "network vswitch standard policy failover",
     "network vswitch standard policy security", "network vswitch standard policy shaping",
     "network vswitch standard portgroup", "network vswitch standard portgroup policy",
     "network vswitch standard portgroup policy failover",
     "network vswitch standard portgroup policy security",
     "network vswitch standard portgroup policy shaping", "network vswitch standard uplink",
-    "system", "system hostname", "system stats", "system stats uptime", "system version"]
+    "storage", "storage filesystem",
+    "system", "system hostname", "system stats", "system stats uptime", "system version",
+    "vm", "vm process"]
 
 # command -> its options as the help shows them
 COMMANDS = {
@@ -29,6 +31,11 @@ COMMANDS = {
         "-i|--interval=<str>", "--ipv4", "--ipv6", "--netstack=<str>", "-N|--nexthop=<str>",
         "-s|--size=<long>", "-t|--ttl=<long>", "-W|--wait=<str>"],
     "network ip interface list": ["-N|--netstack=<str>"],
+    "network vm list": [],
+    "network vm port list": ["-w|--world-id=<long>"],
+    "storage filesystem list": [],
+    "vm process list": [],
+    "vm process kill": ["-t|--type=<str>", "-w|--world-id=<long>"],
     "network ip interface get": ["-i|--interface-name=<str>"],
     "network ip interface add": [
         "-g|--gateway=<str>", "-i|--interface-name=<str>", "-M|--mac-address=<str>",
@@ -61,6 +68,11 @@ COMMANDS = {
     "network ip route ipv4 add": ["-g|--gateway=<str>", "-N|--netstack=<str>",
                                   "-n|--network=<str>"],
     "network ip route ipv4 remove": ["-g|--gateway=<str>", "-N|--netstack=<str>",
+                                     "-n|--network=<str>"],
+    "network ip route ipv6 list": ["-N|--netstack=<str>"],
+    "network ip route ipv6 add": ["-g|--gateway=<str>", "-N|--netstack=<str>",
+                                  "-n|--network=<str>"],
+    "network ip route ipv6 remove": ["-g|--gateway=<str>", "-N|--netstack=<str>",
                                      "-n|--network=<str>"],
     "system version get": [],
     "system hostname get": [],
@@ -113,6 +125,8 @@ REQUIRED = {"--vswitch-name", "--portgroup-name", "--uplink-name", "--vlan-id"}
 
 # the required options of the IP commands (by command prefix, longest first)
 REQUIRED_IP = [
+    ("network vm port list", {"--world-id"}),
+    ("vm process kill", {"--type", "--world-id"}),
     ("network ip interface add", {"--portgroup-name"}),
     ("network ip interface list", set()),
     ("network ip interface remove", set()),
@@ -127,6 +141,8 @@ REQUIRED_IP = [
     ("network ip netstack", {"--netstack"}),
     ("network ip route ipv4 list", set()),
     ("network ip route ipv4", {"--network", "--gateway"}),
+    ("network ip route ipv6 list", set()),
+    ("network ip route ipv6", {"--network", "--gateway"}),
     ("network diag ping", set()),
 ]
 
@@ -151,7 +167,7 @@ def test_root_usage():
         assert "Options:" in lines
         assert "  --formatter=FORMATTER" in lines
         i = lines.index("Available Namespaces:")
-        assert [ln[:24].strip() for ln in lines[i + 1:]] == ["network", "system"]
+        assert [ln[:24].strip() for ln in lines[i + 1:]] == ["network", "storage", "system", "vm"]
 
 
 @pytest.mark.parametrize("ns", NAMESPACES)

@@ -20,6 +20,7 @@ from vmkd_util import BUILD, Host
 IF = ("network", "ip", "interface")
 NETSTACK = ("network", "ip", "netstack")
 ROUTE = ("network", "ip", "route", "ipv4")
+ROUTE6 = ("network", "ip", "route", "ipv6")
 DEFAULT = "defaultTcpipStack"
 VMKPING = os.path.join(BUILD, "src", "cli", "vmkping")
 
@@ -35,6 +36,7 @@ def ip_dump(h):
     for s in d["netstacks"]:
         d["netstack " + s["Name"]] = h.json(*NETSTACK, "get", "-N", s["Name"])
         d["routes " + s["Name"]] = h.json(*ROUTE, "list", "-N", s["Name"])
+        d["routes6 " + s["Name"]] = h.json(*ROUTE6, "list", "-N", s["Name"])
     for i in d["interfaces"]:
         d["get " + i["Name"]] = h.json(*IF, "get", "-i", i["Name"])
         d["tags " + i["Name"]] = h.json(*IF, "tag", "get", "-i", i["Name"])

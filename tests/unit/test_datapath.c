@@ -3,7 +3,8 @@
  * (in-memory queues) and a fake clock: MAC learning and aging, unknown
  * unicast to the uplink only, flooding inside a VLAN, VLAN tagging and
  * drops, virtio-net header offsets across tagging, security policy
- * (forged transmits, MAC changes, promiscuous), traffic shaping against
+ * (forged transmits, MAC changes, promiscuous), basic multicast
+ * filtering, traffic shaping against
  * its limits, teaming (failover with RARP, failback, load balancing), the
  * MTU and the counters; the runner with a port kind defined here.  The
  * MAC table is also checked against a model.
@@ -695,6 +696,65 @@ static void test_promiscuous(void **state)
 	send_to_port(fx, 0, 1);
 	send_from(fx, 0, outside);
 	assert_int_equal(pending(fx->p[2]), 0);
+}
+
+/* ---- basic multicast filtering ---- */
+
+static void test_multicast_filter(void **state)
+{
+	struct fx *fx = *state;
+	const uint8_t all_nodes[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	const uint8_t snode[6] = { 0x33, 0x33, 0xff, 0x00, 0x00, 0x02 };
+	const uint8_t other[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x16 };
+	const uint8_t joined[2][6] = { { 0x33, 0x33, 0xff, 0x00, 0x00, 0x02 },
+				       { 0x33, 0x33, 0, 0, 0, 1 } };
+	struct dp_policy pol;
+
+	dp_policy_default(&pol);
+	team(&pol, DP_LB_SRCID, "vmnic0", NULL);
+	pg(fx, "VM Network", 0, &pol);
+	pol.security.allow_promiscuous = true;
+	pg(fx, "Sniff", 0, &pol);
+	port(fx, 0, "VM Network");
+	port(fx, 1, "VM Network");
+	port(fx, 2, "VM Network");
+	port(fx, 3, "Sniff");
+	uplink(fx, 0);
+	/* port 1 joined two groups, port 2 none; port 0 has no filter */
+	assert_int_equal(dp_port_set_mcast_filter(fx->p[1], joined, 2), 0);
+	assert_int_equal(dp_port_set_mcast_filter(fx->p[2], joined, 0), 0);
+	assert_int_equal(dp_port_set_mcast_filter(fx->p[3], joined, 0), 0);
+
+	send_from(fx, 2, snode);	/* a group port 1 joined */
+	assert_int_equal(pending(fx->p[0]), 1);
+	assert_int_equal(pending(fx->p[1]), 1);
+	assert_int_equal(pending(fx->u[0]), 1);	/* uplinks are not filtered */
+	assert_int_equal(pending(fx->p[3]), 1);	/* nor promiscuous ports */
+	clear_all(fx);
+	send_from(fx, 0, other);	/* a group nobody joined */
+	assert_int_equal(pending(fx->p[1]) + pending(fx->p[2]), 0);
+	assert_int_equal(pending(fx->u[0]), 1);
+	assert_int_equal(pending(fx->p[3]), 1);
+	clear_all(fx);
+	send_from(fx, 0, BCAST);	/* broadcast is never filtered */
+	assert_int_equal(pending(fx->p[1]), 1);
+	assert_int_equal(pending(fx->p[2]), 1);
+	clear_all(fx);
+	send_from(fx, 0, all_nodes);
+	assert_int_equal(pending(fx->p[1]), 1);
+	assert_int_equal(pending(fx->p[2]), 0);
+	clear_all(fx);
+
+	/* replaced whole; NULL takes the filter off */
+	assert_int_equal(dp_port_set_mcast_filter(fx->p[1], joined + 1, 1), 0);
+	send_from(fx, 2, snode);
+	assert_int_equal(pending(fx->p[1]), 0);
+	assert_int_equal(dp_port_set_mcast_filter(fx->p[1], NULL, 0), 0);
+	send_from(fx, 2, other);
+	assert_int_equal(pending(fx->p[1]), 1);
+	/* filtered frames are not drops */
+	assert_int_equal(drops(fx->p[2], DP_DROP_TX), 0);
+	assert_int_equal(drops(fx->p[1], DP_DROP_TX), 0);
 }
 
 /* ---- shaping ---- */
@@ -1482,6 +1542,7 @@ int main(void)
 		T(test_mac_changes),
 		T(test_duplicate_mac_refused),
 		T(test_promiscuous),
+		T(test_multicast_filter),
 		T(test_shaping),
 		T(test_shaping_queue_delays),
 		T(test_shaping_queue_bound),

@@ -205,6 +205,7 @@ struct dp_shaper {
 
 struct dp_switch;
 struct dp_pg;
+struct dp_mcast;
 
 struct dp_port {
 	const struct dp_port_ops *ops;
@@ -223,6 +224,7 @@ struct dp_port {
 	uint8_t effective_mac[6];	/* what the guest set */
 	bool queued;		/* on the switch's list of ports to flush */
 	uint64_t seen_gen;	/* the frame this port last got a copy of */
+	struct dp_mcast *mcast;	/* multicast filter (mcast.c); NULL: all */
 	struct dp_shaper shaper;
 	struct dp_port_stats stats;
 };
@@ -273,6 +275,16 @@ void dp_switch_detach(struct dp_port *p);
 /* The guest (or the vmknic's stack) set its MAC; frames from and to the
  * port follow the security policy against the initial MAC from now on. */
 int dp_port_set_effective_mac(struct dp_port *p, const uint8_t mac[6]);
+/*
+ * Basic multicast filtering, as the reference's standard vSwitch does it:
+ * a virtual port with a filter gets a flooded multicast frame only if its
+ * destination MAC is one of the n given (the groups the port's owner
+ * joined); broadcast always passes.  macs NULL: no filter, every
+ * multicast (the state of a new port).  Promiscuous ports and uplinks get
+ * everything regardless.  The list is copied.
+ */
+int dp_port_set_mcast_filter(struct dp_port *p, const uint8_t (*macs)[6],
+			     unsigned n);
 /* Link state of an uplink (a netlink watcher or the control plane). */
 void dp_switch_set_link(struct dp_port *uplink, bool up);
 /* Sends a RARP for each MAC behind the port out of its uplink now (when a
@@ -344,6 +356,21 @@ struct dp_port *dp_tap_port_new(const char *name, int fd);
  */
 struct dp_port *dp_packet_port_new(const char *name, const char *ifname,
 				   const char *netns, char *err, size_t errlen);
+
+/*
+ * VM ports: a vhost-user back end (port_vhost.c, docs/vms.md) that
+ * connects to the front end's socket at socket_path (vmx listens there).
+ * port->fd is an epoll fd of the port's own (socket and TX kick), so the
+ * runner serves it like any other port.  Frames carry the 12-byte
+ * virtio_net_hdr_v1 in the rings, as TAPs do.  A front end that breaks
+ * the protocol, or hangs up, leaves the port disconnected: it then drops
+ * what the switch sends it (DP_DROP_TX) until destroyed; it never
+ * reconnects by itself.  NULL with a one-line message in err when the
+ * socket cannot be reached.
+ */
+struct dp_port *dp_vhost_port_new(const char *name, const char *socket_path,
+				  char *err, size_t errlen);
+bool dp_vhost_port_connected(struct dp_port *p);
 
 /* Test ports: frames sent to the port queue in memory. */
 struct dp_port *dp_test_port_new(const char *name);

@@ -4,10 +4,14 @@
  *
  *   vmk-dpswitch run [--seconds N] [--vlan N] [--mtu N] [--busy-poll US]
  *                    --tap NAME@NETNS[=MAC] ... [--uplink IF@NETNS] ...
+ *                    [--vhost NAME=SOCKET[@MAC]] ...
  *       One switch, one port group (VLAN --vlan), a VMkernel-adapter port
  *       per --tap (the TAP is created in the named namespace, with the
- *       given MAC or the one the kernel chose) and an uplink per --uplink
- *       (all active, originating port id).  Prints "ready" once the ports
+ *       given MAC or the one the kernel chose), an uplink per --uplink
+ *       (all active, originating port id) and a VM port per --vhost: a
+ *       vhost-user back end that connects to the front end listening on
+ *       SOCKET (retrying for up to 5 s until it exists), with the given
+ *       MAC or 00:50:56:00:00:NN (NN counts the --vhost ports from 1).  Prints "ready" once the ports
  *       exist, forwards until SIGINT/SIGTERM or --seconds, then prints
  *       each port's counters.
  *
@@ -94,14 +98,14 @@ struct run_cfg {
 	double seconds;
 	unsigned vlan, mtu;
 	int busy_poll;		/* -1: the default */
-	char *taps[MAX_PORTS], *uplinks[MAX_PORTS];
-	unsigned ntaps, nuplinks;
+	char *taps[MAX_PORTS], *uplinks[MAX_PORTS], *vhosts[MAX_PORTS];
+	unsigned ntaps, nuplinks, nvhosts;
 };
 
 struct rig {
 	struct dp_switch *sw;
 	struct dp_runner *run;
-	struct dp_port *ports[2 * MAX_PORTS];
+	struct dp_port *ports[3 * MAX_PORTS];
 	unsigned n;
 };
 
@@ -137,6 +141,46 @@ static int add_uplink(struct rig *r, char *spec)
 		return fprintf(stderr, "vmk-dpswitch: %s\n", err), -1;
 	if (dp_switch_attach_uplink(r->sw, p) < 0)
 		return fprintf(stderr, "vmk-dpswitch: cannot attach %s\n", name), -1;
+	r->ports[r->n++] = p;
+	return 0;
+}
+
+/* Connects to the front end's socket, which may not be there yet. */
+static struct dp_port *vhost_connect(const char *name, const char *path)
+{
+	char err[256];
+
+	for (int i = 0; i < 50; i++) {
+		struct dp_port *p = dp_vhost_port_new(name, path, err, sizeof(err));
+		if (p)
+			return p;
+		usleep(100000);
+	}
+	fprintf(stderr, "vmk-dpswitch: %s\n", err);
+	return NULL;
+}
+
+static int add_vhost(struct rig *r, char *spec, unsigned n)
+{
+	uint8_t mac[6] = { 0x00, 0x50, 0x56, 0x00, 0x00, (uint8_t)n };
+	char *eq = strchr(spec, '=');
+	char *at = eq ? strrchr(eq, '@') : NULL;
+
+	if (!eq || eq == spec || !eq[1])
+		return fprintf(stderr, "vmk-dpswitch: bad --vhost '%s'\n", spec), -1;
+	*eq = 0;
+	if (at) {
+		if (parse_mac(at + 1, mac) < 0)
+			return fprintf(stderr, "vmk-dpswitch: bad MAC '%s'\n", at + 1), -1;
+		*at = 0;
+	}
+	struct dp_port *p = vhost_connect(spec, eq + 1);
+	if (!p)
+		return -1;
+	if (dp_switch_attach(r->sw, p, "pg", mac) < 0) {
+		dp_port_destroy(p);
+		return fprintf(stderr, "vmk-dpswitch: cannot attach %s\n", spec), -1;
+	}
 	r->ports[r->n++] = p;
 	return 0;
 }
@@ -180,6 +224,9 @@ static int build_rig(struct rig *r, struct run_cfg *c)
 			return -1;
 	for (unsigned i = 0; i < c->nuplinks; i++)
 		if (add_uplink(r, c->uplinks[i]) < 0)
+			return -1;
+	for (unsigned i = 0; i < c->nvhosts; i++)
+		if (add_vhost(r, c->vhosts[i], i + 1) < 0)
 			return -1;
 	for (unsigned i = 0; i < r->n; i++)
 		if (dp_runner_add(r->run, r->ports[i]) < 0)
@@ -279,6 +326,7 @@ static _Noreturn void usage(void)
 	fprintf(stderr,
 		"usage: vmk-dpswitch run [--seconds N] [--vlan N] [--mtu N] [--busy-poll US]\n"
 		"                        --tap NAME@NETNS[=MAC] ... [--uplink IF@NETNS] ...\n"
+		"                        [--vhost NAME=SOCKET[@MAC]] ...\n"
 		"       vmk-dpswitch blast --netns NS --dev IF --dst MAC [--size N] [--seconds N]\n");
 	exit(2);
 }
@@ -290,6 +338,7 @@ static const struct option opts[] = {
 	{ "busy-poll", required_argument, NULL, 'b' },
 	{ "tap", required_argument, NULL, 't' },
 	{ "uplink", required_argument, NULL, 'u' },
+	{ "vhost", required_argument, NULL, 'V' },
 	{ "netns", required_argument, NULL, 'n' },
 	{ "dev", required_argument, NULL, 'd' },
 	{ "dst", required_argument, NULL, 'D' },
@@ -316,6 +365,11 @@ static void parse(int argc, char **argv, struct run_cfg *c, struct blast_cfg *b)
 			if (c->nuplinks == MAX_PORTS)
 				usage();
 			c->uplinks[c->nuplinks++] = optarg;
+			break;
+		case 'V':
+			if (c->nvhosts == MAX_PORTS)
+				usage();
+			c->vhosts[c->nvhosts++] = optarg;
 			break;
 		case 'n': b->netns = optarg; break;
 		case 'd': b->dev = optarg; break;

@@ -14,9 +14,11 @@
  *     from dp_shaper_drain, classified already, when the buckets allow.
  * Then:
  *   - broadcast and multicast are flooded inside the VLAN: to every other
- *     virtual port member of it, and, from a virtual port, to the one
- *     uplink its team picks (teaming.c).  From an uplink, only ports whose
- *     team uses that uplink get it; it never goes out another uplink;
+ *     virtual port member of it (multicast only to the ports whose
+ *     multicast filter lets it through, mcast.c), and, from a virtual
+ *     port, to the one uplink its team picks (teaming.c).  From an
+ *     uplink, only ports whose team uses that uplink get it; it never
+ *     goes out another uplink;
  *   - known unicast goes to its port;
  *   - unknown unicast from a virtual port goes to the team's uplink only
  *     (not flooded to other virtual ports: the switch knows its own MACs);
@@ -150,7 +152,7 @@ static void flood(struct dp_switch *sw, struct dp_port *src,
 		  const struct dp_frame *f)
 {
 	for (unsigned i = 0; i < sw->nports; i++)
-		if (takes(sw->ports[i], src, f))
+		if (takes(sw->ports[i], src, f) && dp_mcast_wants(sw->ports[i], f->data))
 			deliver(sw, sw->ports[i], f);
 	if (!src->uplink) {
 		struct dp_port *up = dp_team_select(src->pg, src, f);

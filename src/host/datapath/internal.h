@@ -55,6 +55,13 @@ bool dp_vlan_member(const struct dp_port *p, uint16_t vlan);
 /* The tag to put on f on its way out of p, or 0 for none. */
 uint16_t dp_vlan_out_tag(const struct dp_port *p, const struct dp_frame *f);
 
+/* ---- mcast.c ---- */
+
+/* Whether the port's multicast filter lets a frame to dst through. */
+bool dp_mcast_wants(const struct dp_port *p, const uint8_t *dst);
+/* Frees the port's filter (dp_port_destroy). */
+void dp_mcast_free(struct dp_port *p);
+
 /* ---- security.c ---- */
 
 bool dp_sec_forged(const struct dp_port *p, const uint8_t *src_mac);

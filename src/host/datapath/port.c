@@ -25,6 +25,7 @@ void dp_port_destroy(struct dp_port *p)
 	if (!p)
 		return;
 	dp_switch_detach(p);
+	dp_mcast_free(p);
 	p->ops->destroy(p);
 }
 

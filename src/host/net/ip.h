@@ -32,7 +32,8 @@ void netstack_register(void);
 void vmknic_register(void);
 void vmknic_ip_register(void);
 void vmknic_tag_register(void);
-void route_register(void);
+void route_register(void);	/* and route6.c's */
+void route6_register(void);
 
 #define VMKNIC_IPV6_MAX 16
 #define PORTGROUP_NAME_LEN 64
@@ -92,6 +93,8 @@ int tags_stack_joined(long long vmknic, const char *netstack);
  * removes ours it has but the store does not; failures are logged.
  * Returns the number of routes that could not be set. */
 int routes_sync(const char *netstack);
+/* The same for the stack's IPv6 routes (route6.c); routes_sync calls it. */
+int routes6_sync(const char *netstack);
 
 /* Startup and exit (realize.c). */
 int net_realize(const char *instance);

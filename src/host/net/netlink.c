@@ -92,7 +92,7 @@ static void *vec_take(struct vec *v, int r, size_t *n)
 static void set_opt(struct nl *nl, int opt)
 {
 	int one = 1;
-	/* best effort: only the quality of error messages depends on it */
+	/* best effort: error messages and dump sizes depend on it, not results */
 	mnl_socket_setsockopt(nl->sock, opt, &one, sizeof(one));
 }
 
@@ -108,6 +108,13 @@ static int nl_setup(struct nl *nl, int fd)
 		return -errno;
 	set_opt(nl, NETLINK_EXT_ACK);
 	set_opt(nl, NETLINK_CAP_ACK);   /* errors do not echo our request */
+	/* Dumps honour the filters in their request (an address dump the
+	 * ifa_index): with a thousand adapters in a stack, reading one
+	 * adapter's addresses must not mean reading all of them (adding
+	 * adapters would grow with their number, and a long dump is often cut
+	 * short by another device's change, EINTR).  Without it (kernels
+	 * before 4.20) the filters are applied here as well. */
+	set_opt(nl, NETLINK_GET_STRICT_CHK);
 	nl->portid = mnl_socket_get_portid(nl->sock);
 	return 0;
 }
@@ -726,7 +733,8 @@ static void keep_link(struct vec *v, int ifindex)
 int nl_addr_list(struct nl *nl, int ifindex, int family, struct nl_addr **addrs, size_t *n)
 {
 	struct vec v = {.size = sizeof(**addrs)};
-	struct ifaddrmsg ifa = {.ifa_family = (uint8_t)family};
+	struct ifaddrmsg ifa = {.ifa_family = (uint8_t)family,
+				.ifa_index = ifindex > 0 ? (uint32_t)ifindex : 0};
 	int r = dump(nl, msg_start(nl, RTM_GETADDR, 0, &ifa, sizeof(ifa)), parse_addr, &v);
 	if (r == 0)
 		keep_link(&v, ifindex);

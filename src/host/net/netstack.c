@@ -11,10 +11,12 @@
  *
  * Settings (`set`, shown by `get`): the congestion control algorithm
  * (newreno or cubic: the namespace's net.ipv4.tcp_congestion_control,
- * Linux's "reno" for newreno), IPv6 on or off (the namespace's
- * net.ipv6.conf.{all,default}.disable_ipv6), and the maximum number of
- * connections (11000 by default; recorded, Linux has no such limit per
- * namespace).  `list` shows State 4660, the value the reference shows
+ * Linux's "reno" for newreno), IPv6 on or off (each adapter's
+ * net.ipv6.conf.vmkN.disable_ipv6, and in a stack's own namespace also
+ * conf.{all,default}; never those of defaultTcpipStack, vmkd's namespace,
+ * where they would switch IPv6 on or off on the host's NICs), and the
+ * maximum number of connections (11000 by default; recorded, Linux has
+ * no such limit per namespace).  `list` shows State 4660, the value the reference shows
  * for a running stack.
  */
 #include <errno.h>
@@ -70,7 +72,9 @@ int netstack_apply(const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set congestion control %s: %s", algo, strerror(-r));
 		return r;
 	}
-	for (int i = 0; i < 2; i++) {
+	/* vmkd's own namespace also holds the host's NICs: its adapters'
+	 * devices are set one by one (vmknic_rt.c), nothing namespace-wide. */
+	for (int i = 0; strcmp(name, DEFAULT_STACK) != 0 && i < 2; i++) {
 		r = stackns_sysctl(name, i ? "ipv6/conf/default/disable_ipv6" :
 				   "ipv6/conf/all/disable_ipv6", v6 ? "0" : "1");
 		if (r < 0 && r != -ENOENT) {
@@ -238,7 +242,7 @@ static json_t *netstack_set(json_t *params)
 		return api_store_error();
 	if (netstack_apply(name, err, sizeof(err)) < 0)
 		return api_refused("Cannot change netstack %s: %s", name, err);
-	if (has_v6 && v6 && reapply_adapters(name))
+	if (has_v6 && reapply_adapters(name))	/* their devices' IPv6, addresses */
 		return NULL;
 	if (maxconn)
 		vmklog("Netstack", "netstack %s maximum connections set to %lld", name, maxconn);

@@ -88,8 +88,10 @@ int routes_sync(const char *netstack)
 	if (!s)
 		return 0;
 	drop_strays(s, id);
+	/* IPv4 rows only: route6.c keeps the IPv6 ones (a ':' in network) */
 	sqlite3_stmt *st = store_stmt("SELECT network, prefix, gateway FROM route WHERE "
-				      "netstack = ? ORDER BY id", "l", id);
+				      "netstack = ? AND instr(network, ':') = 0 ORDER BY id",
+				      "l", id);
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
 		struct nl_route r = kernel_route(store_col_text(st, 0), sqlite3_column_int(st, 1),
 						 store_col_text(st, 2));
@@ -101,7 +103,7 @@ int routes_sync(const char *netstack)
 				       sizeof(what)), store_col_text(st, 2), nl_error(s->nl));
 	}
 	sqlite3_finalize(st);
-	return failed;
+	return failed + routes6_sync(netstack);
 }
 
 /* ---- list ---- */
@@ -277,4 +279,5 @@ static const struct api_method methods[] = {
 void route_register(void)
 {
 	api_register(methods);
+	route6_register();
 }

@@ -5,8 +5,10 @@
  * keeps its connected route (and the routes through it) while the MTU or
  * another address changes:
  *
- *   MTU, then link up or down (enabled), then the IPv6 sysctls
- *   (accept_ra, autoconf from "router advertisements"), then the IPv4
+ *   MTU, then the IPv6 sysctls (disable_ipv6 from the stack's setting,
+ *   accept_ra and autoconf from "router advertisements": set while the
+ *   link is still down, so that a new adapter starts IPv6, or not, as
+ *   configured), then link up or down (enabled), then the IPv4
  *   address (STATIC: the one in the store; DHCP, NONE: none), the static
  *   IPv6 addresses (added without duplicate address detection, so they
  *   are usable at once; link-local ones belong to the kernel), and last
@@ -229,15 +231,30 @@ static int sync_gateway(struct nl *nl, int idx, const struct vmknic_cfg *c)
 
 static void ipv6_sysctls(const struct vmknic_cfg *c)
 {
-	static const char *const keys[] = { "accept_ra", "autoconf" };
+	static const char *const keys[] = { "disable_ipv6", "accept_ra", "autoconf" };
+	bool on[] = { !netstack_ipv6_enabled(c->netstack), c->ipv6_ra, c->ipv6_ra };
 	char key[64];
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		snprintf(key, sizeof(key), "ipv6/conf/%s/%s", c->name, keys[i]);
-		int r = stackns_sysctl(c->netstack, key, c->ipv6_ra ? "1" : "0");
+		int r = stackns_sysctl(c->netstack, key, on[i] ? "1" : "0");
 		if (r < 0 && r != -ENOENT)
 			vmklog_warn("Vmknic", "%s: cannot set %s: %s", c->name, key, strerror(-r));
 	}
+}
+
+/* ---- the switch's multicast filter ---- */
+
+/* Tells the switch the adapter's static IPv6 addresses, whose groups the
+ * kernel joins a moment after they are added (switching_mcast.c). */
+static void tell_switch(const struct vmknic_cfg *c)
+{
+	struct in6_addr a[VMKNIC_IPV6_MAX];
+	unsigned n = 0;
+
+	for (int i = 0; i < c->nipv6 && n < VMKNIC_IPV6_MAX; i++)
+		a[n++] = c->ipv6[i].addr.v6;
+	switching_vmknic_ipv6(c->name, a, n);
 }
 
 /* ---- applying a configuration ---- */
@@ -254,15 +271,16 @@ int vmknic_rt_apply(const struct vmknic_cfg *c, char *err, size_t errlen)
 	int idx = l->tap.ifindex;
 	int r = nl_link_set_mtu(nl, idx, (unsigned)c->mtu);
 	if (r >= 0)
-		r = nl_link_set_up(nl, idx, c->enabled);
-	if (r >= 0)
 		ipv6_sysctls(c);
+	if (r >= 0)
+		r = nl_link_set_up(nl, idx, c->enabled);
 	if (r >= 0)
 		r = sync_ipv4(nl, idx, c);
 	if (r >= 0)
 		r = sync_ipv6(nl, idx, c);
 	if (r >= 0)
 		r = sync_gateway(nl, idx, c);
+	tell_switch(c);
 	return r < 0 ? fail(err, errlen, r, "%s", nl_error(nl)) : 0;
 }
 
@@ -270,7 +288,8 @@ static int make_tap(const struct vmknic_cfg *c, const struct stackns *st, const 
 		    struct vmknic_tap *tap, char *err, size_t errlen)
 {
 	struct vmknic_tap_cfg tc = {
-		.name = c->name, .mac = mac, .mtu = (unsigned)c->mtu, .up = c->enabled,
+		/* down: vmknic_rt_apply sets its sysctls, then brings it up */
+		.name = c->name, .mac = mac, .mtu = (unsigned)c->mtu, .up = false,
 		.home = stackns_home(), .stack = st->nl, .stack_fd = st->fd,
 	};
 	return vmknic_tap_create(&tc, tap, err, errlen);
@@ -302,6 +321,7 @@ int vmknic_rt_create(const struct vmknic_cfg *c, char *err, size_t errlen)
 	if (switching_attach_vmknic(c->name, c->portgroup, l->tap.fd, mac) < 0)
 		vmklog_warn("Vmknic", "%s: the switch of port group '%s' did not take its port",
 			    c->name, c->portgroup);
+	tell_switch(c);
 	return 0;
 }
 

@@ -264,11 +264,20 @@ static void disable_queue(struct virtq *q)
 	q->used_gpa = keep.used_gpa;
 }
 
+/* Tells the device about a queue that starts or stops after activation. */
+static void queue_ready_changed(struct virtio_mmio *t, bool ready)
+{
+	if (t->active && t->ops->queue_ready)
+		t->ops->queue_ready(t->dev, t->queue_sel, ready);
+}
+
 static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v)
 {
 	if (v == 0) {
-		if (q->enabled)
+		if (q->enabled) {
+			queue_ready_changed(t, false);
 			disable_queue(q);
+		}
 		return;
 	}
 	if (q->enabled)
@@ -278,7 +287,9 @@ static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v
 		virtio_mmio_warn(t, "%s: queue %u rejected (bad size or ring address)",
 				 t->ops->name, t->queue_sel);
 		virtio_mmio_set_needs_reset(t);
+		return;
 	}
+	queue_ready_changed(t, true);
 }
 
 static void write_queue_num(struct virtio_mmio *t, struct virtq *q, uint32_t v)
@@ -482,6 +493,19 @@ void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned int q)
 
 	if (vq && virtq_need_interrupt(vq))
 		raise_irq(t, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_mmio_read_config(struct virtio_mmio *t, uint64_t off, void *data,
+			     unsigned int len)
+{
+	pthread_mutex_lock(&t->lock);
+	config_access(t, off, data, len, false);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void virtio_mmio_raise_vring(struct virtio_mmio *t)
+{
+	raise_irq(t, VIRTIO_MMIO_INT_VRING);
 }
 
 uint64_t virtio_mmio_base(const struct virtio_mmio *t)

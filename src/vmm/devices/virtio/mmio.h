@@ -49,6 +49,12 @@ struct virtio_device_ops {
 	void (*activate)(void *dev);
 	/* device reset: drop everything taken from the queues */
 	void (*reset)(void *dev);
+	/*
+	 * optional: the driver enabled (QueueReady=1, rings checked) or
+	 * disabled queue q while the device runs, i.e. a queue reset after
+	 * DRIVER_OK; queues ready at DRIVER_OK are covered by activate
+	 */
+	void (*queue_ready)(void *dev, unsigned int q, bool ready);
 	/* optional: fills up to max counters, returns how many */
 	unsigned int (*stats)(void *dev, struct stat_counter *out, unsigned int max);
 	/* optional: frees dev (virtio_mmio_destroy_all) */
@@ -86,6 +92,12 @@ void virtio_mmio_push(struct virtio_mmio *t, unsigned int q, uint16_t head,
 		      uint32_t written);
 /* Lock held: raises the used-buffer interrupt if the driver wants one. */
 void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned int q);
+/*
+ * Lock held: raises the used-buffer interrupt unconditionally, for a
+ * device whose rings someone else serves (a vhost-user back end that
+ * already applied EVENT_IDX and NO_INTERRUPT before signalling).
+ */
+void virtio_mmio_raise_vring(struct virtio_mmio *t);
 /* Lock held: DEVICE_NEEDS_RESET plus a config-change interrupt. */
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t);
 /* Lock held: bumps ConfigGeneration and raises a config interrupt. */
@@ -97,6 +109,10 @@ void virtio_mmio_config_changed(struct virtio_mmio *t);
  */
 void virtio_mmio_warn(struct virtio_mmio *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Reads the device's config space as the driver would; takes the lock. */
+void virtio_mmio_read_config(struct virtio_mmio *t, uint64_t off, void *data,
+			     unsigned int len);
 
 /* The device's slot, for logs and tests. */
 uint64_t virtio_mmio_base(const struct virtio_mmio *t);

@@ -1,0 +1,163 @@
+/*
+ * Datastores: where .vmx files and disks live.  On the reference a
+ * datastore is a VMFS or NFS volume mounted at /vmfs/volumes/<uuid>; on
+ * vmk it is a directory of the Linux file system (table datastore: name,
+ * path, uuid).  A new host gets `datastore1` at <state dir>/volumes/
+ * datastore1.  A VM can be registered only from inside a datastore, and
+ * the inventory shows its file as the reference does: "[datastore1]
+ * dir/name.vmx".
+ *
+ * `esxcli storage filesystem list` shows each one with the type of the
+ * Linux file system it lies in (ext4, xfs, tmpfs...), not "VMFS-6": the
+ * directory is not a VMFS volume, and saying so would mislead a reader.
+ * Size and Free are the bytes of that file system (statvfs).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+
+#include "api.h"
+#include "store.h"
+#include "vm.h"
+#include "vmklog.h"
+
+#define DEFAULT_NAME "datastore1"
+
+/* The reference's volume UUID form: 8-8-4-12 hex digits. */
+static int make_uuid(char buf[40])
+{
+	uint8_t r[16];
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return -1;
+	snprintf(buf, 40, "%02x%02x%02x%02x-%02x%02x%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+		 r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	if (VM_FMT(buf, sizeof(buf), "%s", dir) < 0)
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return (mkdir(buf, 0755) < 0 && errno != EEXIST) ? -1 : 0;
+}
+
+int datastore_ensure_default(const struct instance *in)
+{
+	char path[PATH_MAX + 32], uuid[40];
+
+	if (store_int(-1, "SELECT count(*) FROM datastore", "") != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/volumes/%s", in->state_dir, DEFAULT_NAME);
+	if (mkdir_p(path) < 0) {
+		vmklog_warn("Storage", "cannot create datastore %s at %s: %s", DEFAULT_NAME, path,
+			    strerror(errno));
+		return -1;
+	}
+	if (make_uuid(uuid) < 0 ||
+	    store_exec("INSERT INTO datastore(name, path, uuid) VALUES (?, ?, ?)", "sss",
+		       DEFAULT_NAME, path, uuid) < 0)
+		return -1;
+	vmklog("Storage", "datastore %s created at %s (uuid %s)", DEFAULT_NAME, path, uuid);
+	return 0;
+}
+
+long long datastore_of(const char *path, char *name, size_t namelen, char *rel, size_t rellen)
+{
+	sqlite3_stmt *st = store_stmt("SELECT id, name, path FROM datastore", "");
+	long long id = -1;
+
+	while (st && id < 0 && sqlite3_step(st) == SQLITE_ROW) {
+		char real[PATH_MAX];
+		const char *p = store_col_text(st, 2);
+		if (!realpath(p, real))
+			continue;
+		size_t n = strlen(real);
+		if (strncmp(path, real, n) != 0 || path[n] != '/')
+			continue;
+		id = sqlite3_column_int64(st, 0);
+		snprintf(name, namelen, "%s", store_col_text(st, 1));
+		snprintf(rel, rellen, "%s", path + n + 1);
+	}
+	sqlite3_finalize(st);
+	return id;
+}
+
+void datastore_display_path(const char *path, char *buf, size_t len)
+{
+	char name[128], rel[PATH_MAX];
+
+	if (datastore_of(path, name, sizeof(name), rel, sizeof(rel)) < 0)
+		snprintf(buf, len, "[] %s", path);
+	else
+		snprintf(buf, len, "[%s] %s", name, rel);
+}
+
+/* The Linux name of the file system type, from statfs's magic. */
+static const char *fs_type(const char *path)
+{
+	static const struct { long magic; const char *name; } types[] = {
+		{ 0xef53, "ext4" }, { 0x58465342, "xfs" }, { 0x9123683e, "btrfs" },
+		{ 0x01021994, "tmpfs" }, { 0x794c7630, "overlay" }, { 0x6969, "nfs" },
+		{ 0x2fc12fc1, "zfs" }, { 0x65735546, "fuse" }, { 0xf15f, "ecryptfs" },
+	};
+	struct statfs s;
+
+	if (statfs(path, &s) < 0)
+		return "unknown";
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((long)s.f_type == types[i].magic)
+			return types[i].name;
+	return "other";
+}
+
+static json_t *filesystem_list(json_t *params)
+{
+	sqlite3_stmt *st = store_stmt("SELECT name, path, uuid FROM datastore ORDER BY id", "");
+	json_t *out = json_array();
+
+	(void)params;
+	if (!st) {
+		json_decref(out);
+		return api_store_error();
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *path = store_col_text(st, 1);
+		struct statvfs v;
+		bool mounted = statvfs(path, &v) == 0;
+		json_int_t size = mounted ? (json_int_t)v.f_blocks * (json_int_t)v.f_frsize : 0;
+		json_int_t freeb = mounted ? (json_int_t)v.f_bavail * (json_int_t)v.f_frsize : 0;
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:I}",
+			"MountPoint", path, "VolumeName", store_col_text(st, 0),
+			"UUID", store_col_text(st, 2), "Mounted", mounted,
+			"Type", mounted ? fs_type(path) : "", "Size", size, "Free", freeb));
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+void datastore_register(void)
+{
+	static const struct api_method methods[] = {
+		{ "storage.filesystem.list", filesystem_list },
+		{ 0 }
+	};
+	api_register(methods);
+}

@@ -1,0 +1,220 @@
+/*
+ * The inventory: registered VMs (table vm: vmid, .vmx path, datastore,
+ * name).  vim-cmd's solo/registervm, vmsvc/unregister, getallvms and
+ * get.summary.
+ *
+ * Registering checks the whole .vmx (vmx_vm_config_from: every key vmk
+ * uses, disks and kernel present) so that a bad file is refused with its
+ * file, line and key before it is in the inventory, and fills in what
+ * the reference generates on registration (uuid.bios, generated MACs),
+ * written back with vmxfile_save only once every check passed.  The file
+ * must lie in a datastore.  vmids count up from 1 and are never reused
+ * (AUTOINCREMENT), as the reference's grow.  The .vmx stays the truth
+ * about the VM: list and summary read it again each time.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "store.h"
+#include "vm.h"
+#include "vmklog.h"
+#include "vmmac.h"
+
+/* The .vmx of the request, resolved and inside a datastore; its
+ * datastore id, or -1 after api_fail. */
+static long long resolve(json_t *params, char *real)
+{
+	const char *path = param_str(params, "path");
+	char ds[128], rel[PATH_MAX];
+
+	if (!path || !path[0]) {
+		api_invalid("Missing path: give the .vmx file to register");
+		return -1;
+	}
+	if (!realpath(path, real)) {
+		api_invalid("Invalid path '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	size_t n = strlen(real);
+	if (n < 5 || strcmp(real + n - 4, ".vmx") != 0) {
+		api_invalid("Invalid path '%s': not a .vmx file", path);
+		return -1;
+	}
+	long long id = datastore_of(real, ds, sizeof(ds), rel, sizeof(rel));
+	if (id < 0)
+		api_invalid("Invalid path '%s': not inside a datastore (esxcli storage filesystem "
+			    "list)", path);
+	return id;
+}
+
+/* Generates, checks, and writes back what was generated.  0 or -1. */
+static int prepare(const char *path, struct vmx_vm_config *c)
+{
+	char err[1024], dir[PATH_MAX];
+	struct vmxfile *f = vmxfile_load(path, err, sizeof(err));
+	bool changed = false;
+	int rc = -1;
+
+	if (!f) {
+		api_invalid("%s", err);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (vmx_vm_generate(f, &changed, err, sizeof(err)) < 0 ||
+	    vmx_vm_config_from(f, dir, c, err, sizeof(err)) < 0)
+		api_invalid("%s", err);
+	else if (changed && vmxfile_save(f, path, err, sizeof(err)) < 0)
+		api_refused("Cannot write %s: %s", path, err);
+	else
+		rc = 0;
+	vmxfile_free(f);
+	return rc;
+}
+
+static json_t *registervm(json_t *params)
+{
+	char real[PATH_MAX];
+	const char *name = param_str(params, "name");
+	struct vmx_vm_config *c = NULL;
+	json_t *result = NULL;
+	long long ds = resolve(params, real);
+
+	if (ds < 0)
+		return NULL;
+	if (store_int(0, "SELECT count(*) FROM vm WHERE path = ?", "s", real))
+		return api_invalid("The specified key, name, or identifier '%s' already exists.",
+				   real);
+	if (!(c = calloc(1, sizeof(*c))))
+		return api_refused("Out of memory");
+	if (!name || !name[0])
+		name = NULL;
+	if (name && strlen(name) >= VMX_NAME_MAX) {
+		api_invalid("Invalid name: at most %d bytes", VMX_NAME_MAX - 1);
+		goto out;
+	}
+	if (prepare(real, c) < 0)
+		goto out;
+	if (!name)
+		name = c->display_name;
+	if (store_int(0, "SELECT count(*) FROM vm WHERE name = ?", "s", name)) {
+		api_invalid("The name '%s' already exists.", name);
+		goto out;
+	}
+	if (store_exec("INSERT INTO vm(path, datastore, name) VALUES (?, ?, ?)", "sls", real, ds,
+		       name) < 0) {
+		api_store_error();
+		goto out;
+	}
+	long long vmid = store_int(-1, "SELECT vmid FROM vm WHERE path = ?", "s", real);
+	vmklog("VMX", "VM %lld (%s) registered: %s", vmid, name, real);
+	result = json_pack("{s:I}", "vmid", (json_int_t)vmid);
+out:
+	free(c);
+	return result;
+}
+
+static json_t *unregister(json_t *params)
+{
+	long long vmid = vm_param_vmid(params);
+	char name[VMX_NAME_MAX];
+
+	if (vmid < 0 || !store_text(name, sizeof(name), "SELECT name FROM vm WHERE vmid = ?", "l",
+				    vmid))
+		return api_invalid("Unable to find a VM corresponding to \"%lld\"",
+				   vmid < 0 ? 0 : vmid);
+	if (vm_live_find(vmid))
+		return api_refused("Unregister failed: (vim.fault.InvalidPowerState) The attempted "
+				   "operation cannot be performed in the current state (Powered on).");
+	if (store_exec("DELETE FROM vm WHERE vmid = ?", "l", vmid) < 0)
+		return api_store_error();
+	vmklog("VMX", "VM %lld (%s) unregistered", vmid, name);
+	return json_true();
+}
+
+/* The row as getallvms shows it; the .vmx is read again (a file that no
+ * longer parses shows what the store knows). */
+static json_t *vm_entry(sqlite3_stmt *st, struct vmx_vm_config *c, bool *ok)
+{
+	char file[PATH_MAX + 140], err[1024], version[32] = "";
+	const char *path = store_col_text(st, 1);
+
+	*ok = vm_load_config(path, c, err, sizeof(err)) == 0;
+	datastore_display_path(path, file, sizeof(file));
+	if (*ok && c->hw_version)
+		snprintf(version, sizeof(version), "vmx-%02u", c->hw_version);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "vmid",
+			 (json_int_t)sqlite3_column_int64(st, 0), "name", store_col_text(st, 2),
+			 "file", file, "guest_os", *ok ? c->guest_os : "", "version", version,
+			 "annotation", *ok ? c->annotation : "");
+}
+
+static json_t *getallvms(json_t *params)
+{
+	sqlite3_stmt *st = store_stmt("SELECT vmid, path, name FROM vm ORDER BY vmid", "");
+	struct vmx_vm_config *c = calloc(1, sizeof(*c));
+	json_t *out = json_array();
+	bool ok;
+
+	(void)params;
+	if (!st || !c) {
+		sqlite3_finalize(st);
+		free(c);
+		json_decref(out);
+		return api_store_error();
+	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(out, vm_entry(st, c, &ok));
+	sqlite3_finalize(st);
+	free(c);
+	return out;
+}
+
+static json_t *summary(json_t *params)
+{
+	long long vmid = vm_param_vmid(params);
+	sqlite3_stmt *st = store_stmt("SELECT vmid, path, name FROM vm WHERE vmid = ?", "l", vmid);
+	struct vmx_vm_config *c = calloc(1, sizeof(*c));
+	json_t *out = NULL;
+	bool ok;
+
+	if (st && c && sqlite3_step(st) == SQLITE_ROW) {
+		struct vm_live *v = vm_live_find(vmid);
+		char uuid[VMX_UUID_STRLEN] = "";
+		out = vm_entry(st, c, &ok);
+		if (ok)
+			vmx_uuid_format(c->uuid_bios, uuid);
+		json_object_set_new(out, "vmx_path", json_string(store_col_text(st, 1)));
+		json_object_set_new(out, "power_state", json_string(v ? "poweredOn" : "poweredOff"));
+		json_object_set_new(out, "memory_mb", json_integer(ok ? c->memsize_mb : 0));
+		json_object_set_new(out, "num_cpu", json_integer(ok ? c->numvcpus : 0));
+		json_object_set_new(out, "num_ethernet", json_integer(ok ? c->nr_nics : 0));
+		json_object_set_new(out, "num_disks", json_integer(ok ? c->nr_disks : 0));
+		json_object_set_new(out, "uuid", json_string(uuid));
+		json_object_set_new(out, "pid", json_integer(v ? v->pid : 0));
+		json_object_set_new(out, "world_id", json_integer(v ? v->world_id : 0));
+	} else if (st && c) {
+		api_invalid("Unable to find a VM corresponding to \"%lld\"", vmid < 0 ? 0 : vmid);
+	} else {
+		api_store_error();
+	}
+	sqlite3_finalize(st);
+	free(c);
+	return out;
+}
+
+void inventory_register(void)
+{
+	static const struct api_method methods[] = {
+		{ "solo.registervm", registervm },
+		{ "vmsvc.unregister", unregister },
+		{ "vmsvc.getallvms", getallvms },
+		{ "vmsvc.get.summary", summary },
+		{ 0 }
+	};
+	api_register_raw(methods);
+}
