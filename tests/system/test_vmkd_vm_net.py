@@ -92,3 +92,17 @@ def test_traffic_after_vmkd_kill9(vmhost):
     b, bpath = pinger(h, "ping", "10.9.0.3", "10.9.0.2", "00:50:56:00:02:03")
     finished(h, b)
     assert "ping ok" in serial(bpath), serial(bpath)
+
+
+def test_port_group_in_use_by_a_vm_is_not_removed(vmhost):
+    h = vmhost
+    h.ok(*VS, "portgroup", "add", "-p", "Green", "-v", "vSwitch0")
+    vmid, _ = responder(h, "green", "10.8.0.2", "00:50:56:00:00:08", pg="Green")
+    before = h.dump()
+    r = h.esxcli(*VS, "portgroup", "remove", "-p", "Green", "-v", "vSwitch0")
+    assert r.rc != 0 and r.out == "" and len(r.err.strip().splitlines()) == 1, r
+    assert "Cannot remove port group 'Green': it is in use by VM port vm%d.eth0" % vmid in r.err
+    assert h.dump() == before
+    assert "Green" in [p["Name"] for p in h.json(*VS, "portgroup", "list")]
+    call(h, "vmsvc.power.off", vmid=vmid)
+    h.ok(*VS, "portgroup", "remove", "-p", "Green", "-v", "vSwitch0")

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "model.h"
 #include "store.h"
+#include "switching_vm.h"
 #include "vmklog.h"
 
 #define PORTGROUP_NAME_MAX 63
@@ -88,6 +89,30 @@ static json_t *portgroup_add(json_t *params)
 	return json_true();
 }
 
+struct pg_user {
+	const char *portgroup;
+	char port[SW_VM_PORT_NAME_MAX];
+};
+
+static void find_vm_port(const struct sw_vm_port_info *p, void *arg)
+{
+	struct pg_user *u = arg;
+
+	if (!u->port[0] && strcmp(p->portgroup, u->portgroup) == 0)
+		snprintf(u->port, sizeof(u->port), "%s", p->name);
+}
+
+/* The first VM port (a running VM's adapter, or an external front end)
+ * on the port group, as a VMkernel adapter would be: into buf, or false. */
+static bool vm_port_on(const char *portgroup, char *buf, size_t len)
+{
+	struct pg_user u = { .portgroup = portgroup };
+
+	switching_vm_ports_each(find_vm_port, &u);
+	snprintf(buf, len, "%s", u.port);
+	return u.port[0] != '\0';
+}
+
 static json_t *portgroup_remove(json_t *params)
 {
 	const char *name = param_str(params, "portgroup-name");
@@ -105,6 +130,9 @@ static json_t *portgroup_remove(json_t *params)
 	if (store_text(vmk, sizeof(vmk), "SELECT name FROM vmknic WHERE portgroup = ? "
 		       "ORDER BY id", "l", id))
 		return api_refused("Cannot remove port group '%s': it is in use by %s", name, vmk);
+	if (vm_port_on(name, vmk, sizeof(vmk)))
+		return api_refused("Cannot remove port group '%s': it is in use by VM port %s",
+				   name, vmk);
 	if (store_exec("DELETE FROM portgroup WHERE id = ?", "l", id))
 		return api_store_error();
 	vmklog("Net", "port group '%s' removed from vSwitch %s", name, vs);

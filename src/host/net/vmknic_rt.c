@@ -243,6 +243,27 @@ static void ipv6_sysctls(const struct vmknic_cfg *c)
 	}
 }
 
+/*
+ * An adapter answers ARP for its own addresses only, as a vmknic does.
+ * Linux's defaults let any interface answer for every address of its
+ * namespace, so on a shared VLAN vmk0 would answer for vmk1's address
+ * and draw vmk1's traffic to itself.  Per device, so that the host's
+ * own interfaces in defaultTcpipStack keep their settings.
+ */
+static void arp_sysctls(const struct vmknic_cfg *c)
+{
+	static const char *const keys[] = { "arp_ignore", "arp_announce" };
+	static const char *const values[] = { "1", "2" };
+	char key[64];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(key, sizeof(key), "ipv4/conf/%s/%s", c->name, keys[i]);
+		int r = stackns_sysctl(c->netstack, key, values[i]);
+		if (r < 0)
+			vmklog_warn("Vmknic", "%s: cannot set %s: %s", c->name, key, strerror(-r));
+	}
+}
+
 /* ---- the switch's multicast filter ---- */
 
 /* Tells the switch the adapter's static IPv6 addresses, whose groups the
@@ -311,8 +332,10 @@ int vmknic_rt_create(const struct vmknic_cfg *c, char *err, size_t errlen)
 	snprintf(l->name, sizeof(l->name), "%s", c->name);
 	snprintf(l->stack, sizeof(l->stack), "%s", c->netstack);
 	int r = make_tap(c, st, mac, &l->tap, err, errlen);
-	if (r >= 0)
+	if (r >= 0) {
+		arp_sysctls(c);
 		r = vmknic_rt_apply(c, err, errlen);
+	}
 	if (r < 0) {
 		vmknic_tap_close(&l->tap);
 		drop_live(l);
