@@ -10,6 +10,11 @@ PG = VS + " portgroup"
 
 # (command line, words the one-line message must contain)
 CASES = [
+    # VMs (the rest of their bad input: test_vmkd_vm_bad_input.py)
+    ("vm process kill -t soft -w 999999", ["999999"]),
+    ("vm process kill -t gentle -w 1", ["gentle"]),
+    ("vm process kill -w 1", ["-t|--type"]),
+    ("network vm port list -w 999999", ["999999"]),
     # system
     ("system hostname set", ["one of -H|--host"]),
     ("system hostname set -H bad_name", ["--host 'bad_name'"]),
@@ -168,10 +173,7 @@ def test_every_command_has_a_bad_input_case():
                 covered.add(c)
     covered |= ip_commands_covered(COMMANDS)
     # list commands without options have no bad input but an extra option
-    missing = set(COMMANDS) - covered - {"system stats uptime get", "network nic list",
-                                         "system hostname get",
-                                         "network vswitch standard portgroup list",
-                                         "network ip netstack list"}
+    missing = set(COMMANDS) - covered - set(OPTIONLESS)
     assert not missing, missing
 
 
@@ -181,16 +183,21 @@ def ip_commands_covered(commands):
     import test_vmkd_ip_bad_input
     import test_vmkd_netstack
     import test_vmkd_route
+    import test_vmkd_route6
     lines = [test_vmkd_ip_bad_input.argv(line) for line, _ in test_vmkd_ip_bad_input.CASES]
     lines += [["network", "ip", "route", "ipv4"] + list(a) for a, _ in test_vmkd_route.BAD]
+    lines += [["network", "ip", "route", "ipv6"] + list(a) for a, _ in test_vmkd_route6.BAD]
     lines += [["network", "ip", "netstack"] + list(a) for a, _ in test_vmkd_netstack.BAD]
     lines += [["network", "diag", "ping"] + list(a) for a, _ in test_vmkd_diag.BAD]
     return {c for c in commands for words in lines if words[:len(c.split())] == c.split()}
 
 
-@pytest.mark.parametrize("cmd", ["system stats uptime get", "network nic list",
-                                 "system hostname get", PG + " list",
-                                 "network ip netstack list"])
+OPTIONLESS = ["system stats uptime get", "network nic list", "system hostname get",
+              PG + " list", "network ip netstack list", "network vm list",
+              "vm process list", "storage filesystem list"]
+
+
+@pytest.mark.parametrize("cmd", OPTIONLESS)
 def test_extra_option_on_optionless_command(configured, cmd):
     r = configured.esxcli(*split(cmd), "-x", "1")
     assert r.rc == 1 and r.err.startswith("Error: Invalid option -x\n"), r
