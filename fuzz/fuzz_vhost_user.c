@@ -20,6 +20,10 @@
  *   4 rx        length u16, 10 header bytes: puts a frame into RX
  *   5 signal    both rings' call fds
  *   6 hangup    the connection drops: the back end is reset
+ *   7 stream    length u16 (mod 600), fd kind u8 (bit 0: one eventfd
+ *               with the bytes, bit 1: a memfd too), then `length` bytes
+ *               written into a socket that vmkd's reader (vhu_read)
+ *               takes messages from, in whatever pieces they come
  * Every message goes through vhu_msg_check first (vhu_recv does it in
  * vmkd) and a refused one resets the back end, as a disconnect does.
  *
@@ -33,6 +37,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "vhost_user.h"
@@ -93,6 +98,8 @@ struct world {
 	uint8_t *mem;
 	int kick[2], call[2];
 	struct vhu_backend be;
+	int sv[2];		/* sv[0]: the front end's end, sv[1]: vmkd's */
+	struct vhu_reader rd;
 	uint8_t frame[70000];
 };
 
@@ -222,6 +229,51 @@ static void op_tx(struct world *w, struct in *in)
 	}
 }
 
+static void op_stream(struct world *w, struct in *in)
+{
+	uint16_t len = u16(in) % 600;
+	uint8_t kind = u8(in), buf[600];
+	int fds[2], n = 0;
+
+	take(in, buf, len);
+	if (kind & 1)
+		fds[n++] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (kind & 2)
+		fds[n++] = dup(w->memfd);
+	union { char b[CMSG_SPACE(sizeof(int) * 2)]; struct cmsghdr a; } ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (n && len) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	if (len && sendmsg(w->sv[0], &mh, MSG_DONTWAIT) < 0) {
+		/* a full socket: the bytes are lost, as a stalled peer's are */
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	for (int i = 0; i < 64; i++) {
+		struct vhu_msg *m = &w->rd.msg;
+		int got[VHU_MAX_FDS];
+		unsigned ngot;
+		int rc = vhu_read(w->sv[1], &w->rd, got, &ngot, NULL);
+		if (rc == -EAGAIN)
+			break;
+		if (rc < 0) {
+			vhu_be_reset(&w->be);
+			continue;
+		}
+		if (vhu_be_handle(&w->be, m, got, ngot) < 0)
+			vhu_be_reset(&w->be);
+	}
+}
+
 static void op_rx(struct world *w, struct in *in)
 {
 	uint16_t len = u16(in);
@@ -252,9 +304,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		w.call[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	}
 	vhu_be_init(&w.be);
+	vhu_reader_init(&w.rd);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, w.sv) < 0)
+		abort();
 
 	for (int ops = 0; ops < MAX_OPS && in.n; ops++) {
-		switch (u8(&in) % 7) {
+		switch (u8(&in) % 8) {
 		case 0: op_message(&w, &in); break;
 		case 1: handshake(&w, &in); break;
 		case 2: op_poke(&w, &in); break;
@@ -265,10 +320,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vhu_be_signal(&w.be, VHU_BE_TXQ);
 			break;
 		case 6: vhu_be_reset(&w.be); break;
+		case 7: op_stream(&w, &in); break;
 		}
 	}
 
 	vhu_be_reset(&w.be);
+	vhu_reader_reset(&w.rd);
+	close(w.sv[0]);
+	close(w.sv[1]);
 	for (int i = 0; i < 2; i++) {
 		close(w.kick[i]);
 		close(w.call[i]);

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libjansson-dev libcmocka-dev libsqlite3-dev libmnl-dev
 qemu-system-x86 linux-image-cloud-amd64 busybox-static lz4 cpio
-python3 python3-pytest iproute2 valgrind hyperfine socat iperf3"
+python3 python3-pytest iproute2 valgrind hyperfine socat iperf3 dnsmasq-base"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,9 +8,12 @@
  * arrive with it; any fd beyond VHU_MAX_FDS, or ancillary data the kernel
  * had to cut (MSG_CTRUNC), makes the message an error and every fd that
  * did arrive is closed, so a peer cannot leak descriptors into us.  The
- * payload is then read whole; a peer that sends a header and stalls is
- * waited for VHU_PAYLOAD_WAIT_MS at most, not forever, because the back
- * end reads on the datapath's thread.
+ * payload is then read, never past the message's end (so the next
+ * message's fds stay with it).  The back end reads with a vhu_reader,
+ * which never waits: what came of a message is kept until the rest
+ * comes, because vmkd reads on the datapath's one thread and a front end
+ * that sends half a message must stall only itself.  vhu_recv (front
+ * ends, tests) waits VHU_PAYLOAD_WAIT_MS at most for the rest.
  *
  * The front end helpers are plain request/reply: the front end (vmx, the
  * benchmark's front end) talks to one back end and has nothing better to
@@ -165,21 +168,46 @@ const char *vhu_msg_check(const struct vhu_msg *m, unsigned nfds)
 
 /* ---- sending and receiving ---- */
 
-int vhu_send(int fd, struct vhu_msg *m, const int *fds, unsigned nfds)
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd has `events` or the deadline passed; 0 or -ETIMEDOUT. */
+static int wait_until(int fd, short events, int64_t end)
+{
+	for (;;) {
+		int left = (int)(end - mono_ms());
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pfd = { .fd = fd, .events = events };
+		int r = poll(&pfd, 1, left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int vhu_send_wait(int fd, struct vhu_msg *m, const int *fds, unsigned nfds,
+		  int wait_ms)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHU_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov[2] = {
-		{ &m->hdr, VHU_HDR_SIZE },
-		{ &m->payload, m->hdr.size },
-	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = m->hdr.size ? 2 : 1 };
+	char wire[VHU_HDR_SIZE + VHU_PAYLOAD_MAX];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (m->hdr.size > VHU_PAYLOAD_MAX || nfds > VHU_MAX_FDS)
 		return -EMSGSIZE;
 	m->hdr.flags = (m->hdr.flags & ~VHU_FLAG_VERSION_MASK) | VHU_VERSION;
+	memcpy(wire, &m->hdr, VHU_HDR_SIZE);
+	memcpy(wire + VHU_HDR_SIZE, &m->payload, m->hdr.size);
 	if (nfds) {
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
@@ -190,24 +218,33 @@ int vhu_send(int fd, struct vhu_msg *m, const int *fds, unsigned nfds)
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	size_t total = VHU_HDR_SIZE + m->hdr.size;
-	for (int tries = 0; tries < 1000; tries++) {
-		ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN) {
-			/* a full socket buffer: wait for room, boundedly */
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			if (poll(&pfd, 1, 1000) <= 0)
-				return -ETIMEDOUT;
+	size_t total = VHU_HDR_SIZE + m->hdr.size, done = 0;
+	int64_t end = mono_ms() + wait_ms;
+	while (done < total) {
+		iov = (struct iovec){ wire + done, total - done };
+		ssize_t r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r > 0) {
+			/* the fds went with the first byte; the rest goes alone */
+			done += (size_t)r;
+			mh.msg_control = NULL;
+			mh.msg_controllen = 0;
 			continue;
 		}
-		if (r < 0)
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN)
 			return -errno;
-		/* a Unix stream socket takes a message this small whole */
-		return (size_t)r == total ? 0 : -EIO;
+		/* a full socket buffer: wait for room, within the one deadline */
+		int rc = wait_until(fd, POLLOUT, end);
+		if (rc < 0)
+			return rc;
 	}
-	return -EIO;
+	return 0;
+}
+
+int vhu_send(int fd, struct vhu_msg *m, const int *fds, unsigned nfds)
+{
+	return vhu_send_wait(fd, m, fds, nfds, VHU_SEND_WAIT_MS);
 }
 
 static void close_fds(int *fds, unsigned n)
@@ -217,13 +254,13 @@ static void close_fds(int *fds, unsigned n)
 			close(fds[i]);
 }
 
-/* Collects the SCM_RIGHTS fds of mh into fds; -EPROTO (all closed) if
- * there are too many or the kernel cut them. */
+/* Appends the SCM_RIGHTS fds of mh to fds[*nfds..]; -EPROTO if there are
+ * more than VHU_MAX_FDS in all or the kernel cut them (the excess closed
+ * here, the rest left to the caller). */
 static int take_fds(struct msghdr *mh, int fds[VHU_MAX_FDS], unsigned *nfds)
 {
 	bool bad = mh->msg_flags & MSG_CTRUNC;
 
-	*nfds = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -239,51 +276,36 @@ static int take_fds(struct msghdr *mh, int fds[VHU_MAX_FDS], unsigned *nfds)
 			}
 		}
 	}
-	if (bad) {
-		close_fds(fds, *nfds);
-		*nfds = 0;
-		return -EPROTO;
-	}
-	return 0;
+	return bad ? -EPROTO : 0;
 }
 
-static int64_t mono_ms(void)
+void vhu_reader_init(struct vhu_reader *r)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	memset(r, 0, sizeof(*r));
 }
 
-/* Reads exactly len bytes, waiting at most wait_ms in all. */
-static int read_full(int fd, void *buf, size_t len, int wait_ms)
+void vhu_reader_reset(struct vhu_reader *r)
 {
-	size_t got = 0;
-	int64_t end = mono_ms() + wait_ms;
-
-	while (got < len) {
-		ssize_t r = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
-		if (r > 0) {
-			got += (size_t)r;
-			continue;
-		}
-		if (r == 0)
-			return -ECONNRESET;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		int left = (int)(end - mono_ms());
-		if (left <= 0)
-			return -ETIMEDOUT;
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		poll(&pfd, 1, left);
-	}
-	return 0;
+	close_fds(r->fds, r->nfds);
+	r->nfds = 0;
+	r->got = 0;
 }
 
-int vhu_recv(int fd, struct vhu_msg *m, int fds[VHU_MAX_FDS], unsigned *nfds,
-	     const char **why)
+static int reader_fail(struct vhu_reader *r, int rc, const char **why,
+		       const char *reason)
+{
+	if (why && reason)
+		*why = reason;
+	vhu_reader_reset(r);
+	return rc;
+}
+
+/*
+ * One recvmsg of what is missing of the current message (the header, or
+ * once it is in, the payload: never past the message's end, so the next
+ * message's fds stay with it).  1: bytes read, or an error.
+ */
+static int reader_step(int fd, struct vhu_reader *r, int flags, const char **why)
 {
 	union {
 		/* room for more fds than allowed, so that an excess is seen
@@ -291,50 +313,103 @@ int vhu_recv(int fd, struct vhu_msg *m, int fds[VHU_MAX_FDS], unsigned *nfds,
 		char buf[CMSG_SPACE(sizeof(int) * 64)];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { &m->hdr, VHU_HDR_SIZE };
+	struct iovec iov;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	ssize_t r;
+	ssize_t n;
 
+	if (r->got < VHU_HDR_SIZE)
+		iov = (struct iovec){ (char *)&r->msg.hdr + r->got, VHU_HDR_SIZE - r->got };
+	else
+		iov = (struct iovec){ r->msg.payload.raw + (r->got - VHU_HDR_SIZE),
+				      VHU_HDR_SIZE + r->msg.hdr.size - r->got };
+	do
+		n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;
+	if (n < 0)
+		return reader_fail(r, -errno, why, NULL);
+	if (take_fds(&mh, r->fds, &r->nfds) < 0)
+		return reader_fail(r, -EPROTO, why,
+				   "too many fds or truncated ancillary data");
+	if (n == 0)
+		return reader_fail(r, -ECONNRESET, why, NULL);
+	r->got += (uint32_t)n;
+	if (r->got == VHU_HDR_SIZE && r->msg.hdr.size > VHU_PAYLOAD_MAX)
+		return reader_fail(r, -EPROTO, why, "payload too large");
+	return 1;
+}
+
+/* A whole message is in: check it and hand it over. */
+static int reader_done(struct vhu_reader *r, int fds[VHU_MAX_FDS],
+		       unsigned *nfds, const char **why)
+{
+	const char *w = vhu_msg_check(&r->msg, r->nfds);
+
+	if (w)
+		return reader_fail(r, -EPROTO, why, w);
+	memcpy(fds, r->fds, sizeof(int) * r->nfds);
+	*nfds = r->nfds;
+	r->nfds = 0;
+	r->got = 0;
+	return 1;
+}
+
+static bool reader_complete(const struct vhu_reader *r)
+{
+	return r->got >= VHU_HDR_SIZE && r->got == VHU_HDR_SIZE + r->msg.hdr.size;
+}
+
+int vhu_read(int fd, struct vhu_reader *r, int fds[VHU_MAX_FDS], unsigned *nfds,
+	     const char **why)
+{
 	*nfds = 0;
 	if (why)
 		*why = NULL;
-	do
-		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ECONNRESET;
-	int rc = take_fds(&mh, fds, nfds);
-	if (rc < 0) {
-		if (why)
-			*why = "too many fds or truncated ancillary data";
-		return rc;
+	while (!reader_complete(r)) {
+		int rc = reader_step(fd, r, MSG_DONTWAIT, why);
+		if (rc < 0)
+			return rc;
 	}
-	if ((size_t)r < VHU_HDR_SIZE)
-		rc = read_full(fd, (char *)&m->hdr + r, VHU_HDR_SIZE - (size_t)r,
-			       VHU_PAYLOAD_WAIT_MS);
-	if (!rc && m->hdr.size > VHU_PAYLOAD_MAX) {
-		if (why)
-			*why = "payload too large";
-		rc = -EPROTO;
-	}
-	if (!rc && m->hdr.size)
-		rc = read_full(fd, &m->payload, m->hdr.size, VHU_PAYLOAD_WAIT_MS);
-	if (!rc) {
-		const char *w = vhu_msg_check(m, *nfds);
-		if (w) {
-			if (why)
-				*why = w;
-			rc = -EPROTO;
+	return reader_done(r, fds, nfds, why);
+}
+
+int vhu_recv(int fd, struct vhu_msg *m, int fds[VHU_MAX_FDS], unsigned *nfds,
+	     const char **why)
+{
+	struct vhu_reader r;
+	int64_t end = 0;
+
+	vhu_reader_init(&r);
+	*nfds = 0;
+	if (why)
+		*why = NULL;
+	/* the first read blocks on a blocking socket, as a plain read would */
+	int rc = reader_step(fd, &r, 0, why);
+	while (rc == 1 || rc == -EAGAIN) {
+		if (reader_complete(&r)) {
+			rc = reader_done(&r, fds, nfds, why);
+			break;
 		}
+		if (rc == -EAGAIN) {
+			if (!r.got)
+				break;	/* nothing at all: the caller's EAGAIN */
+			if (!end)
+				end = mono_ms() + VHU_PAYLOAD_WAIT_MS;
+			if ((rc = wait_until(fd, POLLIN, end)) < 0) {
+				vhu_reader_reset(&r);
+				break;
+			}
+		}
+		rc = reader_step(fd, &r, MSG_DONTWAIT, why);
 	}
-	if (rc < 0) {
-		close_fds(fds, *nfds);
-		*nfds = 0;
-	}
-	return rc;
+	if (rc == -EAGAIN && !r.got)
+		return rc;	/* nothing came: m unchanged */
+	memcpy(&m->hdr, &r.msg.hdr, sizeof(m->hdr));
+	if (rc == 1)
+		memcpy(&m->payload, &r.msg.payload, m->hdr.size);
+	return rc == 1 ? 0 : rc;
 }
 
 /* ---- front end helpers ---- */

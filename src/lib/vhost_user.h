@@ -153,21 +153,58 @@ const char *vhu_msg_check(const struct vhu_msg *m, unsigned nfds);
 /*
  * Sends m (header and m->hdr.size payload bytes) with nfds (at most
  * VHU_MAX_FDS) descriptors.  The version bits of flags are set here.
+ * A full socket is waited for VHU_SEND_WAIT_MS in all, then -ETIMEDOUT.
  * Returns 0 or -errno (-EMSGSIZE for a size over VHU_PAYLOAD_MAX).
  */
+#define VHU_SEND_WAIT_MS 1000
 int vhu_send(int fd, struct vhu_msg *m, const int *fds, unsigned nfds);
+/* The same with the wait given: 0 never waits (the back end: a front end
+ * that does not read its replies is not waited for; -ETIMEDOUT at once). */
+int vhu_send_wait(int fd, struct vhu_msg *m, const int *fds, unsigned nfds,
+		  int wait_ms);
+
+/*
+ * Reading without waiting (the back end: vmkd reads on the datapath's
+ * thread, which must never wait on one front end).  A reader keeps what
+ * came of a message, and the fds that came with it, until the rest comes:
+ * a front end that sends half a message stalls only itself.
+ */
+struct vhu_reader {
+	struct vhu_msg msg;	/* the message being read; its header stays
+				 * readable after an error, for messages */
+	uint32_t got;		/* header and payload bytes read so far */
+	int fds[VHU_MAX_FDS];
+	unsigned nfds;
+};
+
+void vhu_reader_init(struct vhu_reader *r);
+/* Forgets a partial message, closing its fds. */
+void vhu_reader_reset(struct vhu_reader *r);
+
+/*
+ * Reads what the socket has (never waits).  Returns 1 when a whole
+ * message is in r->msg (checked with vhu_msg_check; its fds moved to
+ * fds[], *nfds of them, owned by the caller) and the reader is ready for
+ * the next one; -EAGAIN when no whole message is there yet (what came is
+ * kept); or an error, the reader then reset with every fd closed:
+ * -ECONNRESET (EOF, even mid-message), -EPROTO (as vhu_recv; *why says
+ * why), other -errno from recvmsg.
+ */
+int vhu_read(int fd, struct vhu_reader *r, int fds[VHU_MAX_FDS], unsigned *nfds,
+	     const char **why);
 
 /*
  * Receives one message and the fds that came with it into fds[VHU_MAX_FDS]
  * (*nfds says how many; the caller owns them).  On a non-blocking socket
- * with nothing waiting it returns -EAGAIN and changes nothing; once a
- * header came, the rest of the payload is waited for at most
- * VHU_PAYLOAD_WAIT_MS.  Errors, with every received fd closed:
+ * with nothing waiting it returns -EAGAIN and changes nothing; once part
+ * of a message came, the rest is waited for at most VHU_PAYLOAD_WAIT_MS.
+ * For front ends and tests (the back end uses a reader).  Errors, with
+ * every received fd closed:
  *   -ECONNRESET  the peer closed the connection (EOF)
  *   -EPROTO      bad version, oversized payload, more than VHU_MAX_FDS
  *                fds, truncated ancillary data, or vhu_msg_check refused
  *                it (then *why, if not NULL, says why)
- *   -ETIMEDOUT   a header without its payload
+ *   -ETIMEDOUT   part of a message without the rest
  *   other -errno from recvmsg
  */
 #define VHU_PAYLOAD_WAIT_MS 200

@@ -222,13 +222,16 @@ static int set_mem_table(struct vhu_backend *b, const struct vhu_mem_table *t,
 	unsigned n = 0, nold = b->nmaps;
 	int rc = 0;
 
-	for (; n < t->nregions && n < nfds && !rc; n++) {
+	/* map[0..n) are mapped and in mem; a region that fails is undone
+	 * here, so the error path below unmaps each mapping once */
+	for (; n < t->nregions && n < nfds; n++) {
 		rc = map_region(b, &t->region[n], fds[n], n, &map[n]);
 		if (rc)
 			break;
 		if (gmem_add_region(&mem, map[n].gpa, map[n].size, map[n].hva) < 0) {
 			munmap(map[n].base, map[n].len);
 			rc = fail(b, "SET_MEM_TABLE: region %u overlaps another", n);
+			break;
 		}
 	}
 	close_fds(fds, nfds);	/* the mappings keep the memory */
@@ -377,6 +380,11 @@ static int set_features(struct vhu_backend *b, uint64_t f)
 			    (unsigned long long)f);
 	b->features = f;
 	b->hdr_len = has(b, F_VERSION_1) || has(b, VIRTIO_NET_F_MRG_RXBUF) ? 12 : 10;
+	/* without PROTOCOL_FEATURES there is no SET_VRING_ENABLE: every ring
+	 * is enabled (vhost-user.rst, "Ring states"); it never disables one */
+	if (!has(b, VHU_F_PROTOCOL_FEATURES))
+		for (unsigned i = 0; i < VHU_BE_NQUEUES; i++)
+			b->vr[i].enabled = true;
 	/* EVENT_IDX changes the ring layout */
 	for (unsigned i = 0; i < VHU_BE_NQUEUES; i++)
 		if (ring_update(b, i) < 0)
@@ -639,8 +647,9 @@ done:
 		virtq_copy_to_chain(&b->first, offsetof(struct virtio_net_hdr_mrg_rxbuf,
 							num_buffers), &nb, sizeof(nb));
 	}
-	for (unsigned i = 0; i < nbufs; i++)
-		virtq_push(q, b->rx_heads[i], b->rx_lens[i]);
+	/* all at once: the driver takes the other buffers as soon as it
+	 * sees the first (virtio 1.x 5.1.6.4.2) */
+	virtq_push_n(q, b->rx_heads, b->rx_lens, nbufs);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  * socket and a dp_port; the fuzz target drives it directly.
  *
  * Everything the front end sends is hostile until checked: message
- * payloads (vhu_recv has checked their sizes), the fds (memory must be a
+ * payloads (vhu_read has checked their sizes), the fds (memory must be a
  * regular file at least as large as the region claims; kick/call/err
  * must be eventfds), the addresses (ring addresses are translated from
  * the front end's virtual addresses to guest-physical through the memory
@@ -78,7 +78,7 @@ void vhu_be_init(struct vhu_backend *b);
 void vhu_be_reset(struct vhu_backend *b);
 
 /*
- * Handles one message that vhu_recv accepted, taking ownership of its
+ * Handles one message that vhu_read accepted, taking ownership of its
  * fds (they are kept or closed).  Returns 1 when m now holds the reply to
  * send back, 0 when there is none, -1 when the message is refused: b->err
  * says why in one line and the connection must be dropped.

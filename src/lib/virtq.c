@@ -313,6 +313,24 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 	__atomic_store_n(q->used_idx, le16(q->next_used), __ATOMIC_RELEASE);
 }
 
+void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *written,
+		  unsigned int n)
+{
+	if (!q->enabled)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		if (heads[i] >= q->size)
+			continue;
+		volatile struct virtq_used_elem *e =
+			&q->used_ring[q->next_used & (q->size - 1)];
+		e->id = le32(heads[i]);
+		e->len = le32(written[i]);
+		q->next_used++;
+	}
+	/* release: every element is visible before the index that covers them */
+	__atomic_store_n(q->used_idx, le16(q->next_used), __ATOMIC_RELEASE);
+}
+
 bool virtq_need_interrupt(struct virtq *q)
 {
 	if (!q->enabled)

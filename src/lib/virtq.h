@@ -102,6 +102,16 @@ int virtq_pop(struct virtq *q, const struct gmem *m, struct virtq_chain *c);
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
 /*
+ * Puts n chains back together: every element is written before used->idx
+ * moves once, so the driver sees all n or none (a mergeable RX frame's
+ * buffers: the driver reads num_buffers from the first and takes the
+ * others at once; one not there yet is a dropped frame).  Heads >= size
+ * are skipped; nothing happens on a queue that is not enabled.
+ */
+void virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *written,
+		  unsigned int n);
+
+/*
  * True when the driver wants an interrupt for the used entries pushed
  * since the previous call (honours EVENT_IDX and NO_INTERRUPT); false
  * when nothing was pushed since.  Call it after a batch of virtq_push().

@@ -61,6 +61,9 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	for (char *p = err; *p; p++)	/* one line, whatever a file name holds */
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 /* ---- key index ---------------------------------------------------- */
@@ -527,7 +530,9 @@ bad:
 
 struct vmxfile *vmxfile_load(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO named like a .vmx must not wait for a
+	 * writer (it is refused below); a regular file ignores the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;

@@ -49,6 +49,11 @@ static int kerr(const struct cfg *c, const char *key, const char *fmt, ...)
 		snprintf(c->err, c->errlen, "%s:%u: %s: %s", vmxfile_name(c->f), line, key, msg);
 	else
 		snprintf(c->err, c->errlen, "%s: %s: %s", vmxfile_name(c->f), key, msg);
+	/* One line, whatever the value or the file name quoted holds
+	 * (|0A decodes to a newline). */
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 
@@ -112,6 +117,20 @@ static int get_str(const struct cfg *c, const char *key, char *buf, size_t size,
 	if (strlen(v) >= size)
 		return kerr(c, key, "longer than %zu bytes", size - 1);
 	memcpy(buf, v, strlen(v) + 1);
+	return 0;
+}
+
+/* A name shown in one-line listings and logs (displayName, guestOS): a
+ * string as get_str, without control bytes. */
+static int get_name(const struct cfg *c, const char *key, char *buf, size_t size,
+		    const char *def)
+{
+	if (get_str(c, key, buf, size, def) < 0)
+		return -1;
+	for (const char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return kerr(c, key, "control character (byte 0x%02x) in the name",
+				    (unsigned char)*p);
 	return 0;
 }
 
@@ -187,8 +206,8 @@ static int read_machine(const struct cfg *c, struct vmx_vm_config *out)
 	const char *slash = strrchr(c->vm_dir, '/');
 	const char *folder = slash && slash[1] ? slash + 1 : c->vm_dir;
 
-	if (get_str(c, "displayName", out->display_name, sizeof(out->display_name), folder) < 0 ||
-	    get_str(c, "guestOS", out->guest_os, sizeof(out->guest_os), "other") < 0 ||
+	if (get_name(c, "displayName", out->display_name, sizeof(out->display_name), folder) < 0 ||
+	    get_name(c, "guestOS", out->guest_os, sizeof(out->guest_os), "other") < 0 ||
 	    get_str(c, "annotation", out->annotation, sizeof(out->annotation), "") < 0 ||
 	    get_uint(c, "virtualHW.version", 1, 255, 0, &out->hw_version) < 0 ||
 	    get_uint(c, "numvcpus", 1, VMX_VCPUS_MAX, 1, &out->numvcpus) < 0 ||

@@ -147,6 +147,17 @@ class Peer:
         subprocess.run(["ip", "-n", self.ns, "link", "set", "p0", "up"], check=True)
         subprocess.run(["ip", "-n", ns, "addr", "add", host_addr, "dev", name], check=True)
         subprocess.run(["ip", "-n", ns, "link", "set", name, "up"], check=True)
+        self._settle(ns, name)
+
+    @staticmethod
+    def _settle(ns, name):
+        """Waits (bounded) for the kernel's link-local IPv6 route on the
+        host's end, which it adds a moment after the link comes up: a
+        snapshot of the stack's routes taken before would miss it."""
+        if sysctl(ns, "ipv6/conf/%s/disable_ipv6" % name) != "0":
+            return
+        wait_for(lambda: any(r.get("dst") == "fe80::/64" and r.get("dev") == name
+                             for r in ipj(ns, "-6", "route")), timeout=5.0)
 
     def ip(self, *args):
         subprocess.run(["ip", "-n", self.ns] + list(args), check=True)

@@ -17,10 +17,17 @@
  * consumed), EVENT_IDX interrupt suppression, hang-up, reconnection of a
  * new port with the ring bases taken from the used indices, a guest that
  * breaks its TX ring, and a set of malformed messages, each of which must
- * leave the port disconnected, vmkd alive and no fd leaked.
+ * leave the port disconnected, vmkd alive and no fd leaked.  Then what a
+ * review found: a message that comes in pieces (kept, never waited for),
+ * a replaced or stopped kick fd (no stale epoll watch), REPLY_ACK on a
+ * refusal, replies nobody reads, SET_FEATURES without PROTOCOL_FEATURES
+ * enabling rings, a memory table undone once, and a mergeable frame's
+ * buffers published to the used ring together (a second thread watches).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -813,8 +820,7 @@ static void region_msg(struct vhu_msg *m, unsigned n, uint64_t size)
 enum bad {
 	BAD_VERSION, BAD_SIZE, BAD_UNKNOWN, BAD_NINE_REGIONS, BAD_REGION_PAST_FILE,
 	BAD_REGION_SOCKET, BAD_OVERLAP, BAD_RING_OUTSIDE, BAD_RING_NUM,
-	BAD_RING_INDEX, BAD_KICK_NOT_EVENTFD, BAD_FEATURES, BAD_STALL,
-	BAD_LOG, BAD_TX_LOOP, BAD_MAX
+	BAD_RING_INDEX, BAD_KICK_NOT_EVENTFD, BAD_FEATURES, BAD_LOG, BAD_TX_LOOP, BAD_MAX
 };
 
 static void send_bad(struct fx *x, enum bad which)
@@ -881,11 +887,6 @@ static void send_bad(struct fx *x, enum bad which)
 				      .payload.u64 = ~0ull };
 		assert_int_equal(vhu_send(x->fd, &m, NULL, 0), 0);
 		break;
-	case BAD_STALL: {
-		struct vhu_hdr h = { VHU_SET_FEATURES, VHU_VERSION, 8 };
-		send_raw(x, &h, sizeof(h));	/* and no payload */
-		break;
-	}
 	case BAD_LOG:
 		m = (struct vhu_msg){ .hdr = { VHU_SET_LOG_FD, 0, 0 } };
 		assert_int_equal(vhu_send(x->fd, &m, fds, 1), 0);
@@ -934,6 +935,326 @@ static void test_malformed(void **state)
 	}
 }
 
+/* ---- half messages, replaced kicks, refusals, unread replies ---- */
+
+/* A header (with its fd) and no payload yet: the port keeps it and goes
+ * on (the runner is vmkd's one datapath thread: it never waits on one
+ * front end), then takes the message whole when the rest comes. */
+static void test_partial_message(void **state)
+{
+	struct fx *x = *state;
+	uint8_t fr[128], got[256];
+	struct virtio_net_hdr vh;
+	struct vhu_hdr h = { VHU_SET_VRING_CALL, VHU_VERSION, 8 };
+	uint64_t idx = VHU_BE_RXQ;
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+
+	assert_int_equal(dp_switch_attach(x->sw, x->peer, "pg", PEER_MAC), 0);
+	unsigned fds_before = count_fds();
+	attach(x, "pg");
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &x->q[VHU_BE_RXQ].call, sizeof(int));
+	assert_int_equal(sendmsg(x->fd, &mh, 0), (ssize_t)sizeof(h));
+	pump(x, 20);
+	assert_true(dp_vhost_port_connected(x->vm));
+	send_raw(x, &idx, 4);		/* half the payload */
+	pump(x, 20);
+	assert_true(dp_vhost_port_connected(x->vm));
+	send_raw(x, (uint8_t *)&idx + 4, 4);
+	/* the stream is in step: the whole set-up works, frames flow */
+	assert_int_equal(front_run(x, handshake), 0);
+	make_frame(fr, PEER_MAC, VM_MAC, 64, 3);
+	tx_send(x, NULL, fr, 64);
+	kick(&x->q[VHU_BE_TXQ]);
+	assert_true(pump_until(x, peer_has_frame));
+	assert_int_equal(dp_test_port_pop(x->peer, got, sizeof(got), &vh), 64);
+	assert_memory_equal(got, fr, 64);
+	detach(x);
+	assert_int_equal(count_fds(), fds_before);
+
+	/* a header, then the hang-up: its fd is closed with the port */
+	attach(x, "pg");
+	assert_int_equal(sendmsg(x->fd, &mh, 0), (ssize_t)sizeof(h));
+	pump(x, 5);
+	close(x->fd);
+	x->fd = -1;
+	assert_true(pump_until(x, vm_gone));
+	detach(x);
+	assert_int_equal(count_fds(), fds_before);
+}
+
+static int new_kick;
+
+static int replace_tx_kick(struct fx *x)
+{
+	return vhu_front_set_vring_kick(&x->f, VHU_BE_TXQ, new_kick);
+}
+
+static int stop_tx(struct fx *x)
+{
+	unsigned base;
+
+	return vhu_front_get_vring_base(&x->f, VHU_BE_TXQ, &base);
+}
+
+static bool port_readable(struct fx *x)
+{
+	struct pollfd p = { .fd = x->vm->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/* A kick fd the front end replaced, or the ring it stopped, no longer
+ * wakes the port: the watch went with the fd (a stale one would keep the
+ * runner busy for good, the old eventfd living on in the front end). */
+static void test_kick_replaced(void **state)
+{
+	struct fx *x = *state;
+	uint8_t fr[128];
+
+	assert_int_equal(dp_switch_attach(x->sw, x->peer, "pg", PEER_MAC), 0);
+	connect_vm(x, "pg");
+	int old = x->q[VHU_BE_TXQ].kick;
+	new_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_int_equal(front_run(x, replace_tx_kick), 0);
+	x->q[VHU_BE_TXQ].kick = new_kick;
+	pump(x, 3);
+	kick(&(struct dq){ .kick = old });
+	pump(x, 3);
+	assert_false(port_readable(x));
+
+	/* the new one works */
+	make_frame(fr, PEER_MAC, VM_MAC, 64, 5);
+	tx_send(x, NULL, fr, 64);
+	kick(&x->q[VHU_BE_TXQ]);
+	assert_true(pump_until(x, peer_has_frame));
+	pump(x, 3);
+	assert_false(port_readable(x));
+
+	/* a stopped ring: its kick does not wake the port either */
+	assert_int_equal(front_run(x, stop_tx), 0);
+	pump(x, 3);
+	kick(&x->q[VHU_BE_TXQ]);
+	pump(x, 3);
+	assert_false(port_readable(x));
+	assert_true(dp_vhost_port_connected(x->vm));
+	close(old);
+}
+
+static int bad_ring_num(struct fx *x)
+{
+	return vhu_front_set_vring_num(&x->f, VHU_BE_RXQ, 3);
+}
+
+/* REPLY_ACK: a refused request is answered "failed" (-EIO at the front
+ * end) before the port hangs up, not only with the hang-up. */
+static void test_refusal_acked(void **state)
+{
+	struct fx *x = *state;
+
+	connect_vm(x, "pg");
+	assert_true(x->f.protocol_features & F(VHU_PROTOCOL_F_REPLY_ACK));
+	assert_int_equal(front_run(x, bad_ring_num), -EIO);
+	assert_true(pump_until(x, vm_gone));
+}
+
+/* A front end that sends requests and never reads the replies is
+ * dropped once its socket is full, without the port waiting on it. */
+static void test_unread_replies(void **state)
+{
+	struct fx *x = *state;
+	struct vhu_hdr reqs[512];
+
+	attach(x, "pg");
+	for (unsigned i = 0; i < 512; i++)
+		reqs[i] = (struct vhu_hdr){ VHU_GET_FEATURES, VHU_VERSION, 0 };
+	assert_int_equal(fcntl(x->fd, F_SETFL, O_NONBLOCK), 0);
+	for (int i = 0; i < 2000 && !vm_gone(x); i++) {
+		if (write(x->fd, reqs, sizeof(reqs)) < 0)
+			assert_int_equal(errno, EAGAIN);
+		pump(x, 1);
+	}
+	assert_true(vm_gone(x));
+}
+
+/* ---- the back end alone (no port) ---- */
+
+/* One message to b as vhu_read would hand it over. */
+static int be_msg(struct vhu_backend *b, uint32_t req, const void *payload,
+		  uint32_t size, int fd)
+{
+	struct vhu_msg m = { .hdr = { req, VHU_VERSION, size } };
+	int fds[1] = { fd };
+
+	memcpy(&m.payload, payload, size);
+	assert_null(vhu_msg_check(&m, fd >= 0 ? 1 : 0));
+	return vhu_be_handle(b, &m, fds, fd >= 0 ? 1 : 0);
+}
+
+static int be_u64(struct vhu_backend *b, uint32_t req, uint64_t v, int fd)
+{
+	return be_msg(b, req, &v, 8, fd >= 0 ? dup(fd) : -1);
+}
+
+static int be_state(struct vhu_backend *b, uint32_t req, uint32_t idx, uint32_t num)
+{
+	struct vhu_vring_state st = { idx, num };
+
+	return be_msg(b, req, &st, sizeof(st), -1);
+}
+
+/* Memory and ring q of the fixture's guest, kick included; no ENABLE. */
+static void be_ring(struct fx *x, struct vhu_backend *b, unsigned qi)
+{
+	struct dq *q = &x->q[qi];
+	struct vhu_vring_addr a = { .index = qi, .desc = uva(x, q->off_desc),
+				    .avail = uva(x, q->off_avail),
+				    .used = uva(x, q->off_used) };
+
+	assert_int_equal(be_state(b, VHU_SET_VRING_NUM, qi, QSIZE), 0);
+	assert_int_equal(be_state(b, VHU_SET_VRING_BASE, qi, 0), 0);
+	assert_int_equal(be_msg(b, VHU_SET_VRING_ADDR, &a, sizeof(a), -1), 0);
+	assert_int_equal(be_u64(b, VHU_SET_VRING_CALL, qi, q->call), 0);
+	assert_int_equal(be_u64(b, VHU_SET_VRING_KICK, qi, q->kick), 0);
+}
+
+static void be_memory(struct fx *x, struct vhu_backend *b)
+{
+	struct vhu_mem_table t = { .nregions = 1,
+		.region[0] = { GPA_BASE, MEMSZ, uva(x, 0), 0 } };
+
+	assert_int_equal(be_msg(b, VHU_SET_MEM_TABLE, &t, VHU_MEM_TABLE_SIZE(1),
+				dup(x->memfd)), 0);
+}
+
+/* Rings start disabled once PROTOCOL_FEATURES is negotiated; features
+ * set again without it enable every ring (there is no SET_VRING_ENABLE
+ * then), and never disable one. */
+static void test_features_enable_rings(void **state)
+{
+	struct fx *x = *state;
+	struct vhu_backend b;
+
+	vhu_be_init(&b);
+	assert_int_equal(be_u64(&b, VHU_SET_FEATURES,
+				F(VHU_F_PROTOCOL_FEATURES) | F(32), -1), 0);
+	be_memory(x, &b);
+	be_ring(x, &b, VHU_BE_TXQ);
+	assert_false(vhu_be_live(&b, VHU_BE_TXQ));
+	assert_int_equal(be_u64(&b, VHU_SET_FEATURES, F(32), -1), 0);
+	assert_true(vhu_be_live(&b, VHU_BE_TXQ));
+	assert_int_equal(be_u64(&b, VHU_SET_FEATURES,
+				F(VHU_F_PROTOCOL_FEATURES) | F(32), -1), 0);
+	assert_true(vhu_be_live(&b, VHU_BE_TXQ));
+	vhu_be_reset(&b);
+}
+
+/* munmap is wrapped (tests/unit/meson.build) to see every unmapping. */
+int __real_munmap(void *addr, size_t len);
+static bool munmap_track;
+static void *unmapped[32];
+static unsigned n_unmapped;
+
+int __wrap_munmap(void *addr, size_t len)
+{
+	if (munmap_track && n_unmapped < 32)
+		unmapped[n_unmapped++] = addr;
+	return __real_munmap(addr, len);
+}
+
+/* A memory table refused half way unmaps what it mapped, each mapping
+ * once (a second munmap could take another thread's new mapping). */
+static void test_mem_table_undone_once(void **state)
+{
+	struct fx *x = *state;
+	struct vhu_backend b;
+	struct vhu_msg m;
+	int fds[3] = { dup(x->memfd), dup(x->memfd), dup(x->memfd) };
+	unsigned fds_before = count_fds() - 3;
+
+	vhu_be_init(&b);
+	region_msg(&m, 3, 4096);
+	m.payload.mem.region[2].gpa = GPA_BASE + MEMSZ;	/* overlaps region 1 */
+	n_unmapped = 0;
+	munmap_track = true;
+	assert_int_equal(vhu_be_handle(&b, &m, fds, 3), -1);
+	munmap_track = false;
+	assert_non_null(strstr(b.err, "overlaps"));
+	assert_int_equal(n_unmapped, 3);
+	for (unsigned i = 0; i < n_unmapped; i++)
+		for (unsigned j = i + 1; j < n_unmapped; j++)
+			assert_ptr_not_equal(unmapped[i], unmapped[j]);
+	assert_int_equal(count_fds(), fds_before);
+	vhu_be_reset(&b);
+}
+
+struct watch {
+	volatile uint16_t *idx;
+	bool stop;
+	unsigned seen, torn;
+};
+
+/* The driver's view: every move of used->idx it sees. */
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	uint16_t prev = __atomic_load_n(w->idx, __ATOMIC_ACQUIRE);
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		uint16_t v = __atomic_load_n(w->idx, __ATOMIC_ACQUIRE);
+		if (v == prev)
+			continue;
+		w->seen++;
+		if ((uint16_t)(v - prev) % 3)
+			w->torn++;
+		prev = v;
+	}
+	return NULL;
+}
+
+/* A mergeable frame's buffers reach the used ring together: a driver
+ * that sees the first (num_buffers 3) finds the other two with it. */
+static void test_mergeable_published_whole(void **state)
+{
+	struct fx *x = *state;
+	struct vhu_backend b;
+	struct virtio_net_hdr h = { 0 };
+	uint8_t fr[1000];
+	struct iovec iov = { fr, sizeof(fr) };
+	uint32_t id, len;
+	pthread_t t;
+
+	vhu_be_init(&b);
+	assert_int_equal(be_u64(&b, VHU_SET_FEATURES,
+				F(VIRTIO_NET_F_MRG_RXBUF) | F(32), -1), 0);
+	be_memory(x, &b);
+	be_ring(x, &b, VHU_BE_RXQ);
+	assert_true(vhu_be_live(&b, VHU_BE_RXQ));
+	memset(fr, 0x5a, sizeof(fr));
+	struct watch w = { .idx = &used(x, &x->q[VHU_BE_RXQ])[1] };
+	assert_int_equal(pthread_create(&t, NULL, watch_main, &w), 0);
+	for (int i = 0; i < 20000; i++) {
+		for (int k = 0; k < 3; k++)
+			rx_post(x, 400);	/* 12 + 1000 bytes: 3 buffers */
+		assert_int_equal(vhu_be_rx_put(&b, &h, &iov, 1), 0);
+		for (int k = 0; k < 3; k++)
+			assert_true(used_pop(x, &x->q[VHU_BE_RXQ], &id, &len));
+		if (i == 0)
+			assert_int_equal(((struct virtio_net_hdr_mrg_rxbuf *)
+					  rx_buf(x, 0))->num_buffers, 3);
+	}
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_int_equal(w.torn, 0);
+	vhu_be_reset(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -946,6 +1267,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hangup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusal_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unread_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_features_enable_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mem_table_undone_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mergeable_published_whole, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

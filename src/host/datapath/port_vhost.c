@@ -54,9 +54,10 @@ struct vhost_port {
 	struct dp_port dp;
 	pthread_mutex_t lock;
 	int sock;		/* -1 once disconnected */
-	int kick_watched;	/* the TX kick fd in the epoll set, or -1 */
+	int kick_src;		/* the back end's TX kick fd we watch, or -1 */
+	int kick_watched;	/* our dup of it, in the epoll set, or -1 */
 	atomic_bool connected;
-	struct vhu_msg msg;
+	struct vhu_reader rd;	/* a message that came in part waits here */
 	struct vhu_backend be;
 };
 
@@ -65,34 +66,71 @@ static struct vhost_port *vp_of(struct dp_port *p)
 	return (struct vhost_port *)p;
 }
 
+/*
+ * The epoll set watches a dup of the TX kick fd, not the back end's own:
+ * the back end closes its fd when the front end replaces or stops the
+ * ring, and epoll keys a watch by open file *and* fd number, so once the
+ * number is closed the watch can no longer be removed, while the file
+ * lives on in the front end.  A front end could then keep the set
+ * readable for good with an old kick the port no longer drains: a busy
+ * runner.  Our own dup stays open until the watch is gone.
+ */
+static void unwatch_kick(struct vhost_port *vp)
+{
+	if (vp->kick_watched >= 0) {
+		epoll_ctl(vp->dp.fd, EPOLL_CTL_DEL, vp->kick_watched, NULL);
+		close(vp->kick_watched);
+	}
+	vp->kick_watched = vp->kick_src = -1;
+}
+
+/* Keeps the epoll set watching the TX ring's current kick fd.  The
+ * back end's fd number changes with every new kick fd (the new one is
+ * received while the old is still open), so comparing numbers after
+ * each message sees every change. */
+static void watch_kick(struct vhost_port *vp)
+{
+	int kick = vhu_be_kick_fd(&vp->be, VHU_BE_TXQ);
+
+	if (kick == vp->kick_src)
+		return;
+	unwatch_kick(vp);
+	if (kick < 0)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EV_KICK };
+	int d = fcntl(kick, F_DUPFD_CLOEXEC, 0);
+	if (d >= 0 && epoll_ctl(vp->dp.fd, EPOLL_CTL_ADD, d, &ev) == 0) {
+		vp->kick_watched = d;
+		vp->kick_src = kick;
+	} else if (d >= 0) {
+		close(d);
+	}
+}
+
 static void disconnect(struct vhost_port *vp, const char *why)
 {
 	if (vp->sock < 0)
 		return;
 	log_warn("vhost-user port %s: %s; port disconnected", vp->dp.name, why);
-	if (vp->kick_watched >= 0)
-		epoll_ctl(vp->dp.fd, EPOLL_CTL_DEL, vp->kick_watched, NULL);
+	unwatch_kick(vp);
 	epoll_ctl(vp->dp.fd, EPOLL_CTL_DEL, vp->sock, NULL);
-	vp->kick_watched = -1;
 	close(vp->sock);
 	vp->sock = -1;
+	vhu_reader_reset(&vp->rd);
 	vhu_be_reset(&vp->be);
 	atomic_store(&vp->connected, false);
 }
 
-/* Keeps the epoll set watching the TX ring's current kick fd. */
-static void watch_kick(struct vhost_port *vp)
+/* REPLY_ACK: a refused request is answered "failed" before the hang-up,
+ * so that the front end hears why rather than only that we left. */
+static void nack(struct vhost_port *vp, struct vhu_msg *m, bool want)
 {
-	int kick = vhu_be_kick_fd(&vp->be, VHU_BE_TXQ);
-
-	if (kick == vp->kick_watched)
+	if (!want)
 		return;
-	if (vp->kick_watched >= 0)
-		epoll_ctl(vp->dp.fd, EPOLL_CTL_DEL, vp->kick_watched, NULL);
-	vp->kick_watched = -1;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EV_KICK };
-	if (kick >= 0 && epoll_ctl(vp->dp.fd, EPOLL_CTL_ADD, kick, &ev) == 0)
-		vp->kick_watched = kick;
+	m->hdr.flags = VHU_FLAG_REPLY;
+	m->hdr.size = sizeof(uint64_t);
+	m->payload.u64 = 1;
+	vhu_send_wait(vp->sock, m, NULL, 0, 0);
 }
 
 /* One control message, if one waits: 1 handled, 0 none, -1 disconnected. */
@@ -102,9 +140,9 @@ static int control_one(struct vhost_port *vp)
 	unsigned nfds;
 	const char *why;
 	char line[200];
-	struct vhu_msg *m = &vp->msg;
+	struct vhu_msg *m = &vp->rd.msg;
 
-	int rc = vhu_recv(vp->sock, m, fds, &nfds, &why);
+	int rc = vhu_read(vp->sock, &vp->rd, fds, &nfds, &why);
 	if (rc == -EAGAIN)
 		return 0;
 	if (rc == -ECONNRESET) {
@@ -112,19 +150,21 @@ static int control_one(struct vhost_port *vp)
 		return -1;
 	}
 	if (rc < 0) {
-		if (rc == -ETIMEDOUT)
-			why = "the payload did not follow the header";
 		snprintf(line, sizeof(line), "bad %s message: %s",
 			 vhu_request_name(m->hdr.request), why ? why : strerror(-rc));
 		disconnect(vp, line);
 		return -1;
 	}
+	bool ack = m->hdr.flags & VHU_FLAG_NEED_REPLY &&
+		   vp->be.protocol & (1ull << VHU_PROTOCOL_F_REPLY_ACK);
 	rc = vhu_be_handle(&vp->be, m, fds, nfds);
 	if (rc < 0) {
+		nack(vp, m, ack);
 		disconnect(vp, vp->be.err);
 		return -1;
 	}
-	if (rc > 0 && vhu_send(vp->sock, m, NULL, 0) < 0) {
+	/* never wait: a front end that does not read its replies is dropped */
+	if (rc > 0 && vhu_send_wait(vp->sock, m, NULL, 0, 0) < 0) {
 		disconnect(vp, "cannot send a reply");
 		return -1;
 	}
@@ -220,10 +260,13 @@ static void vhost_destroy(struct dp_port *p)
 	struct vhost_port *vp = vp_of(p);
 
 	pthread_mutex_lock(&vp->lock);
+	if (vp->kick_watched >= 0)
+		close(vp->kick_watched);
 	if (vp->sock >= 0) {
 		close(vp->sock);
 		vp->sock = -1;
 	}
+	vhu_reader_reset(&vp->rd);
 	vhu_be_reset(&vp->be);
 	if (p->fd >= 0)
 		close(p->fd);
@@ -256,7 +299,8 @@ struct dp_port *dp_vhost_port_new(const char *name, const char *socket_path,
 	dp_port_init(&vp->dp, &vhost_ops, DP_PORT_VM, name);
 	pthread_mutex_init(&vp->lock, NULL);
 	vhu_be_init(&vp->be);
-	vp->kick_watched = -1;
+	vhu_reader_init(&vp->rd);
+	vp->kick_watched = vp->kick_src = -1;
 	vp->sock = vhu_connect(socket_path);
 	if (vp->sock < 0) {
 		snprintf(err, errlen, "vhost-user port %s: cannot connect to %s: %s",

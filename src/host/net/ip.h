@@ -69,9 +69,10 @@ int vmknic_apply(const char *name);
 bool vmknic_ipv4_owner(long long stack, const char *ip, long long self, char *owner,
 		       size_t len);
 /* Adds the IPv4 fields of `ipv4 get` (address, netmask, broadcast, type,
- * gateway; 0.0.0.0 where unset) to o. */
-void vmknic_ipv4_fields(json_t *o, const char *type, const char *addr, const char *mask,
-			const char *gw);
+ * gateway; 0.0.0.0 where unset) of adapter name to o; a DHCP adapter's
+ * come from its lease. */
+void vmknic_ipv4_fields(json_t *o, const char *name, const char *type, const char *addr,
+			const char *mask, const char *gw);
 
 /* Stacks (netstack.c). */
 long long netstack_id(const char *name);

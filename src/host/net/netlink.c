@@ -709,6 +709,21 @@ int nl_addr_add(struct nl *nl, int ifindex, const struct nl_prefix *p, uint32_t 
 	return addr_check(nl, r, true, ifindex, p);
 }
 
+int nl_addr_set_lifetime(struct nl *nl, int ifindex, const struct nl_prefix *p,
+			 uint32_t valid, uint32_t preferred)
+{
+	int r = check_prefix(p);
+	if (r == 0) {
+		struct ifa_cacheinfo ci = { .ifa_prefered = preferred, .ifa_valid = valid };
+		struct nlmsghdr *nlh = addr_msg(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
+						ifindex, p);
+		put_broadcast(nlh, p);
+		mnl_attr_put(nlh, IFA_CACHEINFO, sizeof(ci), &ci);
+		r = request(nl, nlh, NULL, NULL);
+	}
+	return addr_check(nl, r, true, ifindex, p);
+}
+
 int nl_addr_del(struct nl *nl, int ifindex, const struct nl_prefix *p)
 {
 	int r = check_prefix(p);

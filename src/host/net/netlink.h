@@ -98,6 +98,11 @@ struct nl_addr {
  * -EEXIST if the address is already there. */
 int nl_addr_add(struct nl *nl, int ifindex, const struct nl_prefix *p, uint32_t flags);
 int nl_addr_del(struct nl *nl, int ifindex, const struct nl_prefix *p);
+/* Adds the address, or updates it if present, with lifetimes in seconds
+ * (0xffffffff: forever): the kernel deprecates it after preferred and
+ * removes it after valid, as for a DHCP lease. */
+int nl_addr_set_lifetime(struct nl *nl, int ifindex, const struct nl_prefix *p,
+			 uint32_t valid, uint32_t preferred);
 /* ifindex 0: every link; family AF_UNSPEC: both families. */
 int nl_addr_list(struct nl *nl, int ifindex, int family, struct nl_addr **addrs, size_t *n);
 /* Removes the addresses of family (AF_UNSPEC: both) from link ifindex

@@ -192,7 +192,7 @@ static json_t *vmknic_get(json_t *params)
 		return err_no_vmknic(name);
 	}
 	json_t *o = row_json(st);
-	vmknic_ipv4_fields(o, store_col_text(st, 9), store_col_text(st, 10),
+	vmknic_ipv4_fields(o, name, store_col_text(st, 9), store_col_text(st, 10),
 			   store_col_text(st, 11), store_col_text(st, 12));
 	json_object_set_new(o, "IPv6Addresses", ipv6_texts(sqlite3_column_int64(st, 8)));
 	json_object_set_new(o, "Tags", split_list(store_col_text(st, 13)));

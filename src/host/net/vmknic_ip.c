@@ -7,7 +7,9 @@
  * network; used by traffic leaving through it, see vmknic_rt.h); dhcp
  * and none take none of them; --peer-dns goes with dhcp.  A static
  * address is unique within its stack.  `ipv4 get` shows 0.0.0.0 where
- * nothing is set, and the broadcast address derived from the two.
+ * nothing is set, and the broadcast address derived from the two; for
+ * a DHCP adapter, the address, netmask and gateway of its lease while
+ * it has one (dhcp.h, vmknic_rt.h).
  *
  * IPv6: static addresses (at most VMKNIC_IPV6_MAX per adapter, unique
  * in the stack, not link-local: the kernel makes that one), DHCPv6 and
@@ -25,16 +27,39 @@
 #include "ip.h"
 #include "store.h"
 #include "vmklog.h"
+#include "vmknic_rt.h"
 
 /* ---- ipv4 get ---- */
 
-void vmknic_ipv4_fields(json_t *o, const char *type, const char *addr, const char *mask,
-			const char *gw)
+/* The lease's address, netmask and gateway of a DHCP adapter, as text. */
+static bool dhcp_fields(const char *name, char *addr, char *mask, char *gw)
 {
-	char bcast[IP4_STRLEN] = "0.0.0.0";
-	struct in_addr a;
-	bool set = strcmp(type, "STATIC") == 0 && ip4_parse(addr, &a);
+	struct in_addr a, m, g;
 
+	if (!vmknic_rt_dhcp_ipv4(name, &a, &m, &g))
+		return false;
+	ip4_str(a, addr);
+	ip4_str(m, mask);
+	if (g.s_addr)
+		ip4_str(g, gw);
+	else
+		gw[0] = '\0';
+	return true;
+}
+
+void vmknic_ipv4_fields(json_t *o, const char *name, const char *type, const char *addr,
+			const char *mask, const char *gw)
+{
+	char bcast[IP4_STRLEN] = "0.0.0.0", lease[3][IP4_STRLEN];
+	struct in_addr a;
+	bool leased = strcmp(type, "DHCP") == 0 && dhcp_fields(name, lease[0], lease[1], lease[2]);
+
+	if (leased) {
+		addr = lease[0];
+		mask = lease[1];
+		gw = lease[2];
+	}
+	bool set = (leased || strcmp(type, "STATIC") == 0) && ip4_parse(addr, &a);
 	if (set)
 		ip4_str(ip4_broadcast(a, ip4_mask_len(mask)), bcast);
 	json_object_set_new(o, "IPv4Address", json_string(set ? addr : "0.0.0.0"));
@@ -80,7 +105,8 @@ static json_t *ipv4_get(json_t *params)
 	json_t *list = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_pack("{s:s}", "Name", store_col_text(st, 0));
-		vmknic_ipv4_fields(o, store_col_text(st, 1), store_col_text(st, 2),
+		vmknic_ipv4_fields(o, store_col_text(st, 0), store_col_text(st, 1),
+				   store_col_text(st, 2),
 				   store_col_text(st, 3), store_col_text(st, 4));
 		json_object_set_new(o, "DHCPDNS", json_boolean(sqlite3_column_int(st, 5)));
 		json_array_append_new(list, o);

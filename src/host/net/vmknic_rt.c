@@ -8,14 +8,23 @@
  *   MTU, then the IPv6 sysctls (disable_ipv6 from the stack's setting,
  *   accept_ra and autoconf from "router advertisements": set while the
  *   link is still down, so that a new adapter starts IPv6, or not, as
- *   configured), then link up or down (enabled), then the IPv4
- *   address (STATIC: the one in the store; DHCP, NONE: none), the static
- *   IPv6 addresses (added without duplicate address detection, so they
- *   are usable at once; link-local ones belong to the kernel), and last
- *   the per-adapter gateway route.
+ *   configured), then the DHCP client stopped if the adapter is no
+ *   longer an enabled DHCP one (while its link and lease still work, so
+ *   that its DHCPRELEASE goes out), then link up or down (enabled), the
+ *   DHCP client started if it is one, then the IPv4 address (STATIC: the
+ *   one in the store; DHCP: the lease's, while there is one, with the
+ *   lease's lifetime, so the kernel drops it at the expiry should vmkd
+ *   not; NONE: none), the static IPv6 addresses (added without duplicate
+ *   address detection, so they are usable at once; link-local ones
+ *   belong to the kernel), and last the per-adapter gateway route.
  *
- * DHCP is recorded, not run: an adapter of type DHCP has no IPv4 address
- * until a DHCP client is added (docs/vmkd.md).
+ * A DHCP adapter's gateway is the lease's router (option 3) when its
+ * stack has no default gateway (no default route in the store): as a
+ * per-adapter gateway, it serves the adapter's own traffic only and
+ * leaves the stack's routing table alone.  The check is made whenever
+ * the adapter is applied (lease obtained, renewed, any set).  The DHCP
+ * client (dhcp.h) applies the adapter again, from the store, each time
+ * its lease changes (vmknic_rt_dhcp_changed).
  */
 #include "vmknic_rt.h"
 
@@ -29,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dhcp.h"
+#include "store.h"
 #include "switching.h"
 #include "vmklog.h"
 #include "vmknic_tap.h"
@@ -144,11 +155,28 @@ static int sync_addrs(struct nl *nl, int idx, int family, const struct nl_prefix
 	return r;
 }
 
+static bool is_dhcp(const struct vmknic_cfg *c)
+{
+	return strcmp(c->ipv4_type, "DHCP") == 0;
+}
+
+/* The DHCP lease of an adapter that is (still) of type DHCP. */
+static bool dhcp_bound(const struct vmknic_cfg *c, struct dhcp_lease *l)
+{
+	return is_dhcp(c) && dhcp_lease(c->name, l);
+}
+
 static int ipv4_want(const struct vmknic_cfg *c, struct nl_prefix *p)
 {
 	struct in_addr a;
+	struct dhcp_lease l;
 	int len = ip4_mask_len(c->ipv4_netmask);
 
+	if (dhcp_bound(c, &l)) {
+		*p = (struct nl_prefix){ .family = AF_INET, .addr.v4 = l.addr,
+					 .len = (uint8_t)__builtin_popcount(l.netmask.s_addr) };
+		return 1;
+	}
 	if (strcmp(c->ipv4_type, "STATIC") != 0 || !ip4_parse(c->ipv4_address, &a) || len < 0)
 		return 0;
 	*p = (struct nl_prefix){ .family = AF_INET, .addr.v4 = a, .len = (uint8_t)len };
@@ -158,8 +186,15 @@ static int ipv4_want(const struct vmknic_cfg *c, struct nl_prefix *p)
 static int sync_ipv4(struct nl *nl, int idx, const struct vmknic_cfg *c)
 {
 	struct nl_prefix p;
+	struct dhcp_lease l;
 	int n = ipv4_want(c, &p);
-	return sync_addrs(nl, idx, AF_INET, &p, n, 0);
+	int r = sync_addrs(nl, idx, AF_INET, &p, n, 0);
+
+	if (r >= 0 && n && dhcp_bound(c, &l)) {
+		uint32_t left = dhcp_lease_left(&l);
+		r = left ? nl_addr_set_lifetime(nl, idx, &p, left, left) : 0;
+	}
+	return r;
 }
 
 static int sync_ipv6(struct nl *nl, int idx, const struct vmknic_cfg *c)
@@ -214,6 +249,26 @@ static int add_rules(struct nl *nl, const struct vmknic_cfg *c, const struct nl_
 	return r >= 0 ? add_rule(nl, &by_src) : r;
 }
 
+static bool stack_has_default_gw(const char *stack)
+{
+	return store_int(0, "SELECT count(*) FROM route r JOIN netstack n ON r.netstack = n.id "
+			 "WHERE n.name = ? AND r.prefix = 0 AND instr(r.network, ':') = 0", "s",
+			 stack) > 0;
+}
+
+/* The adapter's gateway: its own (STATIC), or its lease's router (DHCP)
+ * when the stack has no default gateway. */
+static bool adapter_gateway(const struct vmknic_cfg *c, struct in_addr *gw)
+{
+	struct dhcp_lease l;
+
+	if (dhcp_bound(c, &l)) {
+		*gw = l.router;
+		return l.has_router && !stack_has_default_gw(c->netstack);
+	}
+	return ip4_parse(c->ipv4_gateway, gw);
+}
+
 static int sync_gateway(struct nl *nl, int idx, const struct vmknic_cfg *c)
 {
 	struct nl_route rt = { .dst.family = AF_INET, .has_gw = true, .oif = idx,
@@ -221,7 +276,7 @@ static int sync_gateway(struct nl *nl, int idx, const struct vmknic_cfg *c)
 	struct nl_prefix p;
 
 	drop_gateway(nl, c->name);
-	if (!c->enabled || !ipv4_want(c, &p) || !ip4_parse(c->ipv4_gateway, &rt.gw.v4))
+	if (!c->enabled || !ipv4_want(c, &p) || !adapter_gateway(c, &rt.gw.v4))
 		return 0;
 	int r = nl_route_replace(nl, &rt);
 	return r >= 0 ? add_rules(nl, c, &p) : r;
@@ -278,6 +333,57 @@ static void tell_switch(const struct vmknic_cfg *c)
 	switching_vmknic_ipv6(c->name, a, n);
 }
 
+/* ---- the DHCP client ---- */
+
+/* Stops the client of an adapter that is no longer an enabled DHCP one,
+ * with DHCPRELEASE: before its link goes down and its address goes. */
+static void dhcp_before(const struct vmknic_cfg *c)
+{
+	if (!dhcp_running(c->name) || (is_dhcp(c) && c->enabled))
+		return;
+	const char *why = !is_dhcp(c) ? (strcmp(c->ipv4_type, "STATIC") == 0 ?
+					 "released (IPv4 set to static)" :
+					 "released (IPv4 set to none)") :
+			  "released (interface disabled)";
+	dhcp_stop(c->name, true, why);
+}
+
+static void dhcp_after(const struct vmknic_cfg *c, const struct stackns *st, int idx)
+{
+	uint8_t mac[6];
+
+	if (is_dhcp(c) && c->enabled && mac_bytes(c->mac, mac))
+		dhcp_start(c->name, st->fd, idx, mac);
+}
+
+void vmknic_rt_dhcp_changed(const char *name)
+{
+	struct vmknic_cfg c;
+	char err[512];
+
+	if (vmknic_load(name, &c) <= 0 || !find(name))
+		return;
+	if (vmknic_rt_apply(&c, err, sizeof(err)) < 0)
+		vmklog_warn("DHCP", "%s: cannot apply the lease: %s", name, err);
+	routes_sync(c.netstack);
+}
+
+bool vmknic_rt_dhcp_ipv4(const char *name, struct in_addr *addr, struct in_addr *mask,
+			 struct in_addr *gw)
+{
+	struct live *l = find(name);
+	struct dhcp_lease lease;
+
+	if (!l || !dhcp_lease(name, &lease))
+		return false;
+	*addr = lease.addr;
+	*mask = lease.netmask;
+	gw->s_addr = 0;
+	if (lease.has_router && !stack_has_default_gw(l->stack))
+		*gw = lease.router;
+	return true;
+}
+
 /* ---- applying a configuration ---- */
 
 int vmknic_rt_apply(const struct vmknic_cfg *c, char *err, size_t errlen)
@@ -293,8 +399,11 @@ int vmknic_rt_apply(const struct vmknic_cfg *c, char *err, size_t errlen)
 	int r = nl_link_set_mtu(nl, idx, (unsigned)c->mtu);
 	if (r >= 0)
 		ipv6_sysctls(c);
+	dhcp_before(c);
 	if (r >= 0)
 		r = nl_link_set_up(nl, idx, c->enabled);
+	if (r >= 0)
+		dhcp_after(c, st, idx);
 	if (r >= 0)
 		r = sync_ipv4(nl, idx, c);
 	if (r >= 0)
@@ -355,6 +464,7 @@ void vmknic_rt_destroy(const char *name)
 	if (!l)
 		return;
 	const struct stackns *st = stackns_get(l->stack);
+	dhcp_stop(name, true, "released (interface removed)");
 	switching_detach_vmknic(name);
 	vmknic_tap_close(&l->tap);
 	if (st)
@@ -364,6 +474,7 @@ void vmknic_rt_destroy(const char *name)
 
 void vmknic_rt_shutdown(void)
 {
+	dhcp_shutdown();
 	while (nr_lives)
 		vmknic_rt_destroy(lives[0].name);
 	free(lives);

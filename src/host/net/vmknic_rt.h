@@ -46,7 +46,15 @@ void vmknic_rt_destroy(const char *name);
 bool vmknic_rt_exists(const char *name);
 /* The TAP's ifindex in its stack, or 0. */
 int vmknic_rt_ifindex(const char *name);
-/* At exit: every TAP unplugged and closed (the devices vanish). */
+/* The DHCP client's lease of the adapter changed: applies it again
+ * from the store (and its stack's routes); failures are logged. */
+void vmknic_rt_dhcp_changed(const char *name);
+/* A DHCP adapter's address, netmask and gateway (0.0.0.0: none) as
+ * applied from its lease: false while it has none. */
+bool vmknic_rt_dhcp_ipv4(const char *name, struct in_addr *addr, struct in_addr *mask,
+			 struct in_addr *gw);
+/* At exit: every TAP unplugged and closed (the devices vanish); the
+ * DHCP clients stop without DHCPRELEASE (dhcp.h). */
 void vmknic_rt_shutdown(void);
 
 #endif

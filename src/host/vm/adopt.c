@@ -8,10 +8,33 @@
  * state to the new vhost-user back end).  A row whose vmx is gone is
  * cleared, with its cgroup and run directory, and logged: the VM is
  * Powered off.  Runs in one transaction, before the API is served.
+ *
+ * Orphans.  power.on spawns vmx before its runtime row is committed (the
+ * row needs vmx's pid and start time), so a vmkd killed in between leaves
+ * a vmx that no row records.  Its power-on was never acknowledged, and
+ * the store (the host's truth) says the VM is off, so the new vmkd makes
+ * that true: it stops such a vmx and removes what it left.  Adopting it
+ * instead would make an uncommitted request take effect.  The intent is
+ * on disk before the spawn: the run directory <run dir>/vms/<vmid> is
+ * made first, then the cgroup, and the child joins the cgroup before it
+ * execs vmx.  So each run directory with no adopted VM is looked at, and
+ * its vmx found two ways: the processes of the VM's cgroup (vmx from
+ * its first instruction on, and only vmk's), and the peer of its control
+ * socket (SO_PEERCRED), which is believed only when that process's
+ * command line names this very socket after --control (a machine without
+ * cgroups).  A kill landing between fork and the child's joining its
+ * cgroup, before the socket exists, is the one window left: microseconds
+ * of a child that runs no code of vmx's yet.
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -130,6 +153,114 @@ static int read_rows(struct row **out)
 	return n;
 }
 
+/* ---- orphans ---- */
+
+#define MAX_ORPHAN_PIDS 16
+
+/* Whether pid's command line has "--control" followed by ctl. */
+static bool is_vmx_of(pid_t pid, const char *ctl)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *a = buf; a < buf + n; a += strlen(a) + 1)
+		if (strcmp(a, "--control") == 0 && a + strlen(a) + 1 < buf + n &&
+		    strcmp(a + strlen(a) + 1, ctl) == 0)
+			return true;
+	return false;
+}
+
+static int orphan_pids(long long vmid, const char *ctl, pid_t *pids, int max)
+{
+	int n = vm_cgroup_pids(vmid, pids, max), fd = vmxctl_connect(ctl);
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (fd < 0)
+		return n;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid > 0 && n < max &&
+	    is_vmx_of(cr.pid, ctl)) {
+		bool seen = false;
+		for (int i = 0; i < n; i++)
+			seen |= pids[i] == cr.pid;
+		if (!seen)
+			pids[n++] = cr.pid;
+	}
+	close(fd);
+	return n;
+}
+
+/* SIGKILL through a pidfd (no reused pid is hit), and a bounded wait. */
+static void stop_pid(pid_t pid)
+{
+	int fd = vm_pidfd_open(pid);
+
+	if (fd < 0) {
+		kill(pid, SIGKILL);
+		for (int i = 0; i < 200 && vm_proc_start_time(pid); i++)
+			usleep(10000);
+		return;
+	}
+#ifdef SYS_pidfd_send_signal
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+#else
+	kill(pid, SIGKILL);
+#endif
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	poll(&p, 1, 2000);
+	close(fd);
+}
+
+static void sweep_one(long long vmid)
+{
+	struct row r = { .vmid = vmid };
+	pid_t pids[MAX_ORPHAN_PIDS];
+	char why[256] = "its power-on was never recorded (vmkd stopped during it)";
+	int n;
+
+	if (VM_FMT(r.ctl_path, sizeof(r.ctl_path), "%s/vms/%lld/control.sock",
+		   vm_instance->run_dir, vmid) < 0)
+		return;
+	if (!store_text(r.name, sizeof(r.name), "SELECT name FROM vm WHERE vmid = ?", "l", vmid))
+		snprintf(r.name, sizeof(r.name), "unregistered");
+	n = orphan_pids(vmid, r.ctl_path, pids, MAX_ORPHAN_PIDS);
+	for (int i = 0; i < n; i++)
+		stop_pid(pids[i]);
+	if (n)
+		snprintf(why, sizeof(why), "vmx (pid %d) stopped: its power-on was never recorded "
+			 "(vmkd stopped during it)", (int)pids[0]);
+	clear(&r, why);
+}
+
+/* Each <run dir>/vms/<vmid> that no adopted VM owns. */
+static void sweep_orphans(void)
+{
+	char dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (VM_FMT(dir, sizeof(dir), "%s/vms", vm_instance->run_dir) < 0 || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long long vmid = strtoll(e->d_name, &end, 10);
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || *end || vmid <= 0 ||
+		    vm_live_find(vmid))
+			continue;
+		sweep_one(vmid);
+	}
+	closedir(d);
+}
+
 void vm_adopt_all(void)
 {
 	struct row *rows;
@@ -148,4 +279,5 @@ void vm_adopt_all(void)
 		clear(r, why);
 	}
 	free(rows);
+	sweep_orphans();
 }

@@ -240,6 +240,43 @@ int vm_cgroup_create(long long vmid, const struct vmx_sched *s, unsigned vcpus,
 	return 0;
 }
 
+static int read_pids(const char *dir, pid_t *pids, int n, int max)
+{
+	char path[PATH_MAX + 16];
+	long pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (!(f = fopen(path, "re")))
+		return n;
+	while (n < max && fscanf(f, "%ld", &pid) == 1) {
+		bool seen = false;
+		for (int i = 0; i < n; i++)
+			seen |= pids[i] == (pid_t)pid;
+		if (!seen && pid > 0)
+			pids[n++] = (pid_t)pid;
+	}
+	fclose(f);
+	return n;
+}
+
+int vm_cgroup_pids(long long vmid, pid_t *pids, int max)
+{
+	char dir[PATH_MAX];
+	int n = 0;
+
+	if (cgroup_version() == 2) {
+		dir_of(dir, sizeof(dir), "", vmid);
+		return read_pids(dir, pids, 0, max);
+	}
+	if (cgroup_version() == 0)
+		return 0;
+	dir_of(dir, sizeof(dir), "cpu", vmid);
+	n = read_pids(dir, pids, n, max);
+	dir_of(dir, sizeof(dir), "memory", vmid);
+	return read_pids(dir, pids, n, max);
+}
+
 /* rmdir, retrying a little: a task that just exited may still be
  * counted for a moment. */
 static void remove_dir(const char *dir)

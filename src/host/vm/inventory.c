@@ -24,6 +24,14 @@
 #include "vmklog.h"
 #include "vmmac.h"
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* The .vmx of the request, resolved and inside a datastore; its
  * datastore id, or -1 after api_fail. */
 static long long resolve(json_t *params, char *real)
@@ -33,6 +41,10 @@ static long long resolve(json_t *params, char *real)
 
 	if (!path || !path[0]) {
 		api_invalid("Missing path: give the .vmx file to register");
+		return -1;
+	}
+	if (has_control(path)) {
+		api_invalid("Invalid path: it holds a control character");
 		return -1;
 	}
 	if (!realpath(path, real)) {
@@ -95,6 +107,10 @@ static json_t *registervm(json_t *params)
 		name = NULL;
 	if (name && strlen(name) >= VMX_NAME_MAX) {
 		api_invalid("Invalid name: at most %d bytes", VMX_NAME_MAX - 1);
+		goto out;
+	}
+	if (name && has_control(name)) {
+		api_invalid("Invalid name: it holds a control character");
 		goto out;
 	}
 	if (prepare(real, c) < 0)

@@ -52,6 +52,15 @@ int vm_pidfd_open(pid_t pid)
 #endif
 }
 
+int vm_signal(const struct vm_live *v, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	if (v->pidfd >= 0)
+		return (int)syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
+#endif
+	return kill(v->pid, sig);
+}
+
 unsigned long long vm_proc_start_time(pid_t pid)
 {
 	char path[64], buf[1024];
@@ -216,7 +225,7 @@ void vm_live_gone(struct vm_live *v, int wait_ms)
 	char why[1024];
 
 	if (!wait_exit(v, wait_ms)) {
-		kill(v->pid, SIGKILL);	/* the caller gave up on it */
+		vm_signal(v, SIGKILL);	/* the caller gave up on it */
 		wait_exit(v, 2000);
 	}
 	describe_exit(v, why, sizeof(why));
@@ -241,8 +250,14 @@ void vm_live_gone(struct vm_live *v, int wait_ms)
 static void exit_event(void *arg, uint32_t events)
 {
 	struct vm_live *v = arg;
+	struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
 
 	(void)events;
+	/* An event of the same epoll batch may be stale: the VM it was for
+	 * was stopped by an earlier callback, and a new VM's pidfd got the
+	 * same fd number.  Only a pidfd that is readable now means an exit. */
+	if (v->pidfd >= 0 && poll(&p, 1, 0) != 1)
+		return;
 	if (v->pidfd < 0 && vm_proc_start_time(v->pid) == v->start_time) {
 		loop_del(v->ctl_fd);	/* a restart: the next call reconnects */
 		close(v->ctl_fd);

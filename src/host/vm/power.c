@@ -210,7 +210,15 @@ static bool check_host(const struct vmxfile *f, const struct vmx_vm_config *c)
 /* Loads and checks everything; false after api_fail. */
 static bool load_checked(const char *path, struct vmx_vm_config *c)
 {
-	char err[1024], dir[PATH_MAX];
+	char err[1024], dir[PATH_MAX], real[PATH_MAX];
+
+	/* The path was resolved inside a datastore at registration; a folder
+	 * on it replaced by a symbolic link since must not lead vmx out. */
+	if (!realpath(path, real) || strcmp(real, path) != 0) {
+		api_refused("Power on failed: %s: no longer the registered file (a symbolic "
+			    "link, moved or removed); unregister and register it again", path);
+		return false;
+	}
 	struct vmxfile *f = vmxfile_load(path, err, sizeof(err));
 
 	if (!f) {
@@ -265,13 +273,23 @@ static struct vm_live *live_new(long long vmid, const char *path, const struct v
 	return v;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Waits until vmx's control socket answers.  0, or -1 when vmx ended or
- * the time ran out (why in err). */
+ * the time ran out (why in err).  The deadline is in time, not in tries:
+ * one connect may itself wait (vmxctl.c). */
 static int wait_ready(struct vm_live *v, char *err, size_t errlen)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	long long deadline = now_ms() + START_TIMEOUT_MS;
 
-	for (int i = 0; i < START_TIMEOUT_MS / 10; i++) {
+	while (now_ms() < deadline) {
 		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
 		if (v->pidfd >= 0 && poll(&p, 1, 0) == 1) {
 			char tail[512];
@@ -334,12 +352,40 @@ static bool start(struct vm_live *v, const struct vmx_vm_config *c, char *err, s
 	v->pid = vmx_spawn(v, c, NULL, procs, err, errlen);
 	if (v->pid < 0)
 		return false;
+	vm_crash_point("power.on:spawned");
 	v->child = true;
 	v->pidfd = vm_pidfd_open(v->pid);
 	v->start_time = vm_proc_start_time(v->pid);
 	if (wait_ready(v, err, errlen) < 0)
 		return false;
 	v->world_id = vmxctl_world_id(v);
+	return true;
+}
+
+/* Commits the runtime row now, before the ports are attached and the
+ * reply is sent, rather than leaving it to the request's commit: a commit
+ * that fails there (disk full) would leave vmx running with no row and
+ * vmkd believing it on.  Here a failed commit stops vmx again and the
+ * request fails as a whole.  A new transaction is opened for api.c to
+ * close.  A vmkd killed before the commit leaves an orphan that the next
+ * start stops (adopt.c); one killed after it, a VM that start adopts.
+ * False after api_fail. */
+static bool record(struct vm_live *v)
+{
+	vm_crash_point("power.on:ready");
+	if (store_exec("INSERT INTO vm_runtime(vmid, pid, start_time, world_id, control_path, "
+		       "state) VALUES (?, ?, ?, ?, ?, 'poweredOn')", "ldlls", v->vmid, (int)v->pid,
+		       (long long)v->start_time, v->world_id, v->ctl_path) < 0 ||
+	    store_commit() < 0) {
+		api_store_error();
+		store_rollback();
+		v->stop_reason = "its power-on could not be recorded in the store";
+		vm_live_gone(v, 0);
+		return false;
+	}
+	vm_crash_point("power.on:recorded");
+	if (store_begin() < 0)
+		vmklog_warn("VMX", "VM %lld: store: %s", v->vmid, store_errmsg());
 	return true;
 }
 
@@ -370,14 +416,13 @@ static json_t *power_on(json_t *params)
 		api_refused("Power on failed: %s", err);
 		goto out;
 	}
-	if (store_exec("INSERT INTO vm_runtime(vmid, pid, start_time, world_id, control_path, "
-		       "state) VALUES (?, ?, ?, ?, ?, 'poweredOn')", "ldlls", vmid, (int)v->pid,
-		       (long long)v->start_time, v->world_id, v->ctl_path) < 0 ||
-	    vm_live_add(v) < 0) {
+	if (vm_live_add(v) < 0) {
 		abort_start(v);
-		api_store_error();
+		api_refused("Power on failed: cannot watch vmx (out of memory)");
 		goto out;
 	}
+	if (!record(v))
+		goto out;
 	attach_ports(v);
 	vmklog("VMX", "VM %lld (%s): Powered on: vmx pid %d, world %lld, %u vCPUs, %u MB, "
 	       "%u NICs, cgroup %s", vmid, v->name, (int)v->pid, v->world_id, c->numvcpus,

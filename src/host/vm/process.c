@@ -72,11 +72,11 @@ static json_t *process_kill(json_t *params)
 	vmklog("VMX", "VM %lld (%s): %s kill of world %lld (vmx pid %d)", v->vmid, v->name, type,
 	       world, (int)v->pid);
 	if (strcmp(type, "soft") == 0) {
-		kill(v->pid, SIGTERM);
+		vm_signal(v, SIGTERM);
 	} else if (strcmp(type, "hard") == 0) {
-		kill(v->pid, SIGKILL);
+		vm_signal(v, SIGKILL);
 	} else {
-		kill(v->pid, SIGKILL);
+		vm_signal(v, SIGKILL);
 		v->stop_reason = "killed (vm process kill --type force)";
 		vm_live_gone(v, 2000);
 	}

@@ -7,7 +7,10 @@
  * their ports and connections.
  */
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "store.h"
@@ -26,6 +29,14 @@ int vm_fmt(char *buf, size_t len, const char *fmt, ...)
 	int n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+void vm_crash_point(const char *point)
+{
+	const char *at = getenv("VMK_TEST_CRASH_AT");
+
+	if (at && strcmp(at, point) == 0)
+		raise(SIGKILL);
 }
 
 void vm_register(void)

@@ -60,6 +60,11 @@ void vm_stop(void);
 /* The instance vm_start was given. */
 extern const struct instance *vm_instance;
 
+/* For tests of crash recovery: when $VMK_TEST_CRASH_AT names this point,
+ * vmkd kills itself with SIGKILL there, as a kill -9 landing at that very
+ * moment would (docs/vms.md lists the points). */
+void vm_crash_point(const char *point);
+
 /* ---- datastore.c ---- */
 
 /* The default datastore <state dir>/volumes/datastore1, when the store has
@@ -118,6 +123,9 @@ void vm_live_release_all(void);
 /* The NICs and names of v from its config (after a start or adoption). */
 void vm_live_set_config(struct vm_live *v, const struct vmx_vm_config *c);
 
+/* Sends sig to v's vmx through its pidfd when it has one, so that a pid
+ * reused after vmx's exit is never signalled; kill(2) otherwise. */
+int vm_signal(const struct vm_live *v, int sig);
 /* pidfd_open(2); -1 where the kernel has none. */
 int vm_pidfd_open(pid_t pid);
 /* Field 22 of /proc/PID/stat (start time in clock ticks), 0 if the
@@ -161,6 +169,9 @@ struct vm_cgroup {
  * applies c's sched.* settings.  0, or -1 with err (nothing left). */
 int vm_cgroup_create(long long vmid, const struct vmx_sched *s, unsigned vcpus,
 		     struct vm_cgroup *cg, char *err, size_t errlen);
+/* The processes in the VM's cgroup(s), at most max of them, no pid
+ * twice; 0 without cgroups. */
+int vm_cgroup_pids(long long vmid, pid_t *pids, int max);
 /* Removes the VM's cgroup directories (they must be empty of tasks). */
 void vm_cgroup_remove(long long vmid);
 /* "v1", "v2" or "none": what this machine has. */
@@ -184,7 +195,9 @@ long long vm_param_vmid(json_t *params);
 
 /* ---- adopt.c ---- */
 
-/* For each runtime row: re-adopt a vmx that still runs, clear the others. */
+/* For each runtime row: re-adopt a vmx that still runs, clear the others;
+ * then stop the vmx processes that no row records (a power-on cut short
+ * before its commit) and remove what they left. */
 void vm_adopt_all(void);
 
 #endif

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,6 +81,24 @@ static void rotate_logs(const char *vmx_path)
 	}
 }
 
+/* vmware.log lies in a folder its users may write: a FIFO or a symbolic
+ * link planted there must neither block vmkd nor make it write elsewhere.
+ * The fd, or -1. */
+static int open_log(const char *path, int flags)
+{
+	struct stat st;
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 void vmx_log_tail(const char *vmx_path, char *buf, size_t len)
 {
 	char path[PATH_MAX], data[4096];
@@ -87,7 +106,7 @@ void vmx_log_tail(const char *vmx_path, char *buf, size_t len)
 
 	buf[0] = '\0';
 	log_path(vmx_path, 0, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open_log(path, O_RDONLY)) < 0)
 		return;
 	off_t end = lseek(fd, 0, SEEK_END);
 	off_t at = end > (off_t)sizeof(data) - 1 ? end - (off_t)sizeof(data) + 1 : 0;
@@ -256,9 +275,10 @@ pid_t vmx_spawn(const struct vm_live *v, const struct vmx_vm_config *c, const ch
 	}
 	rotate_logs(v->vmx_path);
 	log_path(v->vmx_path, 0, logp, sizeof(logp));
-	int logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int logfd = open_log(logp, O_WRONLY | O_CREAT | O_APPEND);
 	if (logfd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", logp, strerror(errno));
+		snprintf(err, errlen, "cannot create %s: %s", logp,
+			 errno == EINVAL || errno == ELOOP ? "not a regular file" : strerror(errno));
 		goto out;
 	}
 	log_header(logfd, v, &a);

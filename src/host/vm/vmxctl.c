@@ -9,8 +9,15 @@
  * whose id is not the one asked for (a late reply to a call that timed
  * out) is skipped.  A connection that fails is closed and made again on
  * the next call (vmx re-executes itself on a guest reset and makes a new
- * socket).  vmx is not trusted more than it must be: lines are bounded,
- * and the result is checked by the caller.
+ * socket).  A call that timed out is not tried again: a vmx that does
+ * not answer would only cost the main thread the wait twice.
+ *
+ * vmx is not trusted more than it must be: lines are bounded, the result
+ * is checked by the caller, and no wait is unbounded.  Every wait here
+ * stalls all of vmkd (the API runs on the main thread), so the socket
+ * gets a send timeout too: connect(2) on a Unix socket whose listener
+ * stopped accepting blocks once its backlog is full, and honours
+ * SO_SNDTIMEO; a request's send blocks only if vmx stopped reading.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +33,7 @@
 #include "vm.h"
 
 #define LINE_MAX_BYTES 65536
+#define CONNECT_TIMEOUT_MS 1000
 
 int vmxctl_connect(const char *path)
 {
@@ -37,6 +46,8 @@ int vmxctl_connect(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	struct timeval tv = { CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000 };
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
@@ -155,7 +166,7 @@ json_t *vmxctl_call(struct vm_live *v, const char *method, int timeout_ms, char 
 			return NULL;
 		}
 		json_t *r = exchange(v->ctl_fd, method, timeout_ms, err, errlen);
-		if (r || strstr(err, "refused"))
+		if (r || strstr(err, "refused") || strstr(err, "in time"))
 			return r;
 		ctl_close(v);	/* a stale connection: once more on a new one */
 	}
