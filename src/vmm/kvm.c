@@ -56,8 +56,11 @@ static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 static int create_ram(struct vm *vm, uint64_t size)
 {
 	vm->ram_size = size;
-	vm->mem_fd = memfd_create("vmx-guest-ram", MFD_CLOEXEC);
-	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, (off_t)size) < 0) {
+	/* Sealed at its size: a vhost-user back end maps this file, and a
+	 * file that could shrink under its mapping could make it fault. */
+	vm->mem_fd = memfd_create("vmx-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, (off_t)size) < 0 ||
+	    fcntl(vm->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
 		log_error("cannot create %llu MiB of guest RAM: %s",
 			  (unsigned long long)(size >> 20), strerror(errno));
 		return -1;
