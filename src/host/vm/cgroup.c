@@ -227,7 +227,13 @@ int vm_cgroup_create(long long vmid, const struct vmx_sched *s, unsigned vcpus,
 			vm_cgroup_remove(vmid);
 			return -1;
 		}
-		VM_FMT(cg->procs[i], sizeof(cg->procs[i]), "%s/cgroup.procs", cg->dir[i]);
+		/* The child joins by writing "0" before it execs vmx, while it
+		 * is single-threaded.  On v1 it writes "tasks" (its one thread):
+		 * the kernel moves the calling thread without taking the global
+		 * threadgroup lock, whose writer waits for an RCU grace period
+		 * (7-15 ms here, most of a power-on) on "cgroup.procs". */
+		VM_FMT(cg->procs[i], sizeof(cg->procs[i]), "%s/%s", cg->dir[i],
+		       version == 1 ? "tasks" : "cgroup.procs");
 		cg->n++;
 	}
 	rc = version == 1 ? apply_v1(cg->dir[0], cg->dir[1], s, vcpus) : apply_v2(cg->dir[0], s, vcpus);

@@ -286,12 +286,19 @@ static long long now_ms(void)
  * one connect may itself wait (vmxctl.c). */
 static int wait_ready(struct vm_live *v, char *err, size_t errlen)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	long long deadline = now_ms() + START_TIMEOUT_MS;
+	bool first = true;
 
 	while (now_ms() < deadline) {
 		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
-		if (v->pidfd >= 0 && poll(&p, 1, 0) == 1) {
+		/* vmx opens its socket a few ms after exec: retry every 2 ms
+		 * (the power-on's reply waits for it), waking at once if vmx
+		 * exits instead. */
+		if (!first && v->pidfd < 0) {
+			struct timespec ts = { 0, 2 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		if (v->pidfd >= 0 && poll(&p, 1, first ? 0 : 2) == 1) {
 			char tail[512];
 			vmx_log_tail(v->vmx_path, tail, sizeof(tail));
 			snprintf(err, errlen, "vmx exited: %s", tail[0] ? tail : "(no message)");
@@ -299,7 +306,7 @@ static int wait_ready(struct vm_live *v, char *err, size_t errlen)
 		}
 		if ((v->ctl_fd = vmxctl_connect(v->ctl_path)) >= 0)
 			return 0;
-		nanosleep(&ts, NULL);
+		first = false;
 	}
 	snprintf(err, errlen, "vmx did not open its control socket within %d s",
 		 START_TIMEOUT_MS / 1000);

@@ -163,7 +163,7 @@ void vmx_log_tail(const char *vmx_path, char *buf, size_t len);
 struct vm_cgroup {
 	unsigned n;				/* directories made */
 	char dir[VM_CGROUP_MAX][PATH_MAX];
-	char procs[VM_CGROUP_MAX][PATH_MAX];	/* their cgroup.procs */
+	char procs[VM_CGROUP_MAX][PATH_MAX];	/* the file the child joins by (cgroup.c) */
 };
 /* Makes vmk.<instance>/vm<vmid> (v2) or cpu/ and memory/ ones (v1) and
  * applies c's sched.* settings.  0, or -1 with err (nothing left). */

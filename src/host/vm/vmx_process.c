@@ -11,7 +11,7 @@
  * (--on-reset restart re-executes vmx under the same pid).  vmx runs in a
  * session of its own (setsid), so that it outlives vmkd and no signal
  * meant for vmkd's terminal reaches it, in the VM's cgroups (the child
- * writes "0" into each cgroup.procs: itself), with its stdout and stderr
+ * writes "0" into each cgroup: itself, see cgroup.c), with its stdout and stderr
  * appended to vmware.log beside the .vmx, as the reference keeps
  * vmware.log in the VM's folder.  The log of the previous run is kept as
  * vmware-1.log (up to vmware-6.log, as the reference rotates).
