@@ -44,6 +44,9 @@ static const struct {
 	{ "getallvms", NULL, "Get all VMs" },
 	{ "unregister", NULL, "Unregister" },
 	{ "registervm", NULL, "Register" },
+	{ "listsummary", NULL, "List datastores" },
+	{ "localcreate", NULL, "Create datastore" },
+	{ "remove", NULL, "Remove datastore" },
 };
 
 static const char *banner_of(const struct cmd *c, const char **op)
@@ -81,30 +84,52 @@ static void print_columns(FILE *f, const char **names, size_t n)
 	}
 }
 
+/* A table path ("hostsvc datastore") as vim-cmd writes it ("hostsvc/datastore"). */
+static void slashed(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "%s", path);
+	for (char *p = buf; *p; p++)
+		if (*p == ' ')
+			*p = '/';
+}
+
 static void list_root(FILE *f)
 {
 	const char *names[16];
 	char bufs[16][64];
 	size_t n = 0;
 
-	for (const struct cmd_ns *ns = table->namespaces; ns->path && n < 15; ns++, n++) {
+	for (const struct cmd_ns *ns = table->namespaces; ns->path && n < 15; ns++) {
+		if (strchr(ns->path, ' '))
+			continue;	/* nested: listed under its parent */
 		snprintf(bufs[n], sizeof(bufs[n]), "%s/", ns->path);
 		names[n] = bufs[n];
+		n++;
 	}
 	names[n++] = "help";
 	fprintf(f, "Commands available under /:\n");
 	print_columns(f, names, n);
 }
 
+/* The commands of a namespace, then its child namespaces ("datastore/"). */
 static void list_ns(FILE *f, const char *ns)
 {
 	const char *names[64];
-	size_t n = 0;
+	char bufs[16][64], shown[64];
+	size_t n = 0, nb = 0, len = strlen(ns);
 
 	for (const struct cmd *c = table->cmds; c->ns && n < 64; c++)
 		if (strcmp(c->ns, ns) == 0)
 			names[n++] = c->verb;
-	fprintf(f, "Commands available under %s/:\n", ns);
+	for (const struct cmd_ns *s = table->namespaces; s->path && n < 64 && nb < 16; s++) {
+		if (strncmp(s->path, ns, len) != 0 || s->path[len] != ' ' ||
+		    strchr(s->path + len + 1, ' '))
+			continue;
+		snprintf(bufs[nb], sizeof(bufs[nb]), "%s/", s->path + len + 1);
+		names[n++] = bufs[nb++];
+	}
+	slashed(shown, sizeof(shown), ns);
+	fprintf(f, "Commands available under %s/:\n", shown);
 	print_columns(f, names, n);
 }
 
@@ -234,24 +259,31 @@ static int unknown(const char *word)
 }
 
 /*
- * "vmsvc", "vmsvc/" or "vmsvc/power.on": *c is the command, or NULL for
- * a namespace alone (ns gets its path).  -1 if neither exists.
+ * "vmsvc", "vmsvc/", "vmsvc/power.on" or "hostsvc/datastore/remove": *c
+ * is the command, or NULL for a namespace alone (ns gets its table path,
+ * words separated by spaces).  -1 if neither exists.
  */
 static int resolve(const char *word, const struct cmd **c, char *ns, size_t nslen)
 {
-	const char *slash = strchr(word, '/');
-	size_t n = slash ? (size_t)(slash - word) : strlen(word);
+	size_t n = strlen(word);
 
 	*c = NULL;
 	if (n == 0 || n >= nslen)
 		return -1;
-	memcpy(ns, word, n);
-	ns[n] = '\0';
-	if (!cmdtable_find_ns(table, ns))
-		return -1;
-	if (!slash || !slash[1])
+	memcpy(ns, word, n + 1);
+	if (ns[n - 1] == '/')
+		ns[--n] = '\0';	/* "vmsvc/": the namespace */
+	for (char *p = ns; *p; p++)
+		if (*p == '/')
+			*p = ' ';
+	if (n && cmdtable_find_ns(table, ns))
 		return 0;
-	*c = cmdtable_find(table, ns, slash + 1);
+	char *verb = strrchr(ns, ' ');
+	if (!verb)
+		return -1;
+	*verb++ = '\0';
+	/* the verb as typed: "power.on" has no slash to undo */
+	*c = cmdtable_find(table, ns, verb);
 	return *c ? 0 : -1;
 }
 

@@ -187,6 +187,31 @@ static void print_summary(FILE *f, json_t *r)
 	fprintf(f, "}\n");
 }
 
+/* hostsvc/datastore/listsummary: a list of (vim.Datastore.Summary). */
+static void print_datastores(FILE *f, json_t *list)
+{
+	size_t i, n = json_array_size(list);
+	json_t *d;
+
+	fprintf(f, "(vim.Datastore.Summary) [\n");
+	json_array_foreach(list, i, d) {
+		char ref[160];
+		snprintf(ref, sizeof(ref), "'vim.Datastore:%s'", str(d, "uuid"));
+		fprintf(f, "   (vim.Datastore.Summary) {\n");
+		member(f, 6, "datastore", ref, false);
+		member_str(f, 6, "name", str(d, "name"), false);
+		member_str(f, 6, "url", str(d, "url"), false);
+		member_int(f, 6, "capacity", d, "capacity", false);
+		member_int(f, 6, "freeSpace", d, "free_space", false);
+		member(f, 6, "accessible", json_is_true(json_object_get(d, "accessible")) ?
+		       "true" : "false", false);
+		member_str(f, 6, "type", str(d, "type"), false);
+		member_str(f, 6, "maintenanceMode", "normal", true);
+		fprintf(f, "   }%s\n", i + 1 < n ? ", " : "");
+	}
+	fprintf(f, "]\n");
+}
+
 void vimcmd_print(FILE *f, const struct cmd *c, json_t *result)
 {
 	if (strcmp(c->verb, "getallvms") == 0)
@@ -197,6 +222,8 @@ void vimcmd_print(FILE *f, const struct cmd *c, json_t *result)
 		print_summary(f, result);
 	else if (strcmp(c->verb, "registervm") == 0)
 		print_registervm(f, result);
+	else if (strcmp(c->verb, "listsummary") == 0)
+		print_datastores(f, result);
 }
 
 /* ---- faults --------------------------------------------------------------- */

@@ -1,7 +1,12 @@
 /*
  * The vim-cmd command tree that vmk implements (vimcmd_table.h): the
  * reference's vmsvc/ and solo/ commands for the VM inventory and power
- * (shared/reference/esxcli.md, section 8.3).  vim-cmd takes arguments by
+ * (shared/reference/esxcli.md, section 8.3), and hostsvc/datastore/ for
+ * the datastores those VMs live in (a directory each on vmk, as the
+ * reference's local datastores are made with localcreate).  A nested
+ * namespace is written with spaces here ("hostsvc datastore", so that
+ * its method is "hostsvc.datastore.localcreate") and with slashes on
+ * vim-cmd's command line.  vim-cmd takes arguments by
  * position; the options here are those positions, in order, and their
  * long names are the params of the JSON-RPC method (docs/vms.md).
  * How each command's result is printed is vim-cmd's (src/cli/vimcmd.c).
@@ -13,6 +18,8 @@
 #define VMID_MAX 0x7fffffffLL
 
 static const struct cmd_ns namespaces[] = {
+	{ "hostsvc", "Operations on the host." },
+	{ "hostsvc datastore", "The host's datastores: list, create from a directory, remove." },
 	{ "solo", "Registration of virtual machines in the host's inventory." },
 	{ "vmsvc", "Operations on the virtual machines of the inventory: list, power, "
 	  "summary, unregister." },
@@ -32,6 +39,30 @@ static const struct cmd_opt register_args[] = {
 	  "The .vmx file of the virtual machine, inside a datastore." },
 	{ "name", 0, CMD_STR, 0, 0, 0,
 	  "The name of the virtual machine in the inventory (default: its displayName)." },
+	END
+};
+
+static const struct cmd_opt ds_create_args[] = {
+	{ "name", 0, CMD_STR, CMD_REQUIRED, 0, 0,
+	  "The name of the new datastore (as in [name] dir/vm.vmx)." },
+	{ "path", 0, CMD_STR, CMD_REQUIRED, 0, 0,
+	  "An existing directory, by its absolute path." },
+	END
+};
+
+static const struct cmd_opt ds_name_args[] = {
+	{ "name", 0, CMD_STR, CMD_REQUIRED, 0, 0, "The name of the datastore." },
+	END
+};
+
+static const struct cmd_field ds_fields[] = {
+	FLD("name", "Name", FIELD_STR),
+	FLD("url", "URL", FIELD_STR),
+	FLD("capacity", "Capacity", FIELD_INT),
+	FLD("free_space", "Free Space", FIELD_INT),
+	FLD("type", "Type", FIELD_STR),
+	FLD("accessible", "Accessible", FIELD_BOOL),
+	FLD("uuid", "UUID", FIELD_STR),
 	END
 };
 
@@ -93,6 +124,12 @@ static const struct cmd cmds[] = {
 	  vmid_args, OUT_STRUCT, "Summary", summary_fields },
 	{ "vmsvc", "unregister", "Remove the specified virtual machine from the inventory "
 	  "(its files stay).", vmid_args, OUT_NONE, 0, 0 },
+	{ "hostsvc datastore", "listsummary", "Get the summary of every datastore of the host.",
+	  no_args, OUT_STRUCT_LIST, "DatastoreSummary", ds_fields },
+	{ "hostsvc datastore", "localcreate", "Make an existing directory a datastore of the "
+	  "host.", ds_create_args, OUT_NONE, 0, 0 },
+	{ "hostsvc datastore", "remove", "Remove a datastore that holds no registered virtual "
+	  "machine (its files stay).", ds_name_args, OUT_NONE, 0, 0 },
 	{ "solo", "registervm", "Register a virtual machine (its .vmx file) in the inventory; "
 	  "prints its new vmid.", register_args, OUT_STRUCT, "Registration", register_fields },
 	{ 0 }

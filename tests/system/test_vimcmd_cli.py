@@ -120,8 +120,20 @@ def test_root_lists_namespaces(args):
     assert p.returncode == 0, p
     assert p.stdout.splitlines()[0] == "Commands available under /:"
     words = p.stdout.split()
-    for ns in ("solo/", "vmsvc/", "help"):
+    for ns in ("hostsvc/", "solo/", "vmsvc/", "help"):
         assert ns in words
+    assert "datastore/" not in words  # nested: under hostsvc/
+
+
+def test_nested_namespace():
+    p = vimcmd("hostsvc")
+    assert p.returncode == 0 and p.stdout.split() == [
+        "Commands", "available", "under", "hostsvc/:", "datastore/"], p
+    p = vimcmd("hostsvc/datastore")
+    assert p.returncode == 0 and p.stdout.split()[3:] == [
+        "hostsvc/datastore/:", "listsummary", "localcreate", "remove"], p
+    p = vimcmd("help", "hostsvc/datastore/localcreate")
+    assert p.returncode == 0 and p.stdout.startswith("Usage: localcreate name path\n"), p
 
 
 @pytest.mark.parametrize("args", [["vmsvc"], ["vmsvc/"], ["help", "vmsvc"]])
@@ -152,7 +164,8 @@ def test_registervm_usage():
 
 
 @pytest.mark.parametrize("word", ["vmsvc/power.up", "vmsvc/getallvms/x", "nosuchsvc",
-                                  "nosuchsvc/getallvms", "/power.on", "hostsvc/"])
+                                  "nosuchsvc/getallvms", "/power.on", "hostsvc/nosuch",
+                                  "hostsvc/datastore/nosuch"])
 def test_unknown_command(word):
     err = one_line_error(vimcmd(word))
     assert "unknown command '%s'" % word in err

@@ -11,6 +11,12 @@
  * Linux file system it lies in (ext4, xfs, tmpfs...), not "VMFS-6": the
  * directory is not a VMFS volume, and saying so would mislead a reader.
  * Size and Free are the bytes of that file system (statvfs).
+ *
+ * More datastores come from `vim-cmd hostsvc/datastore/localcreate NAME
+ * PATH` (an existing directory, which is not inside another datastore
+ * nor holds one, so that every VM file belongs to exactly one), and go
+ * with `hostsvc/datastore/remove NAME` once no registered VM lives in
+ * them (the files stay, as the reference leaves a removed NAS volume's).
  */
 #include <errno.h>
 #include <limits.h>
@@ -128,6 +134,19 @@ static const char *fs_type(const char *path)
 	return "other";
 }
 
+/* statvfs of a datastore's directory: whether it is there, size, free. */
+static bool ds_space(const char *path, json_int_t *size, json_int_t *freeb)
+{
+	struct statvfs v;
+
+	*size = *freeb = 0;
+	if (statvfs(path, &v) < 0)
+		return false;
+	*size = (json_int_t)v.f_blocks * (json_int_t)v.f_frsize;
+	*freeb = (json_int_t)v.f_bavail * (json_int_t)v.f_frsize;
+	return true;
+}
+
 static json_t *filesystem_list(json_t *params)
 {
 	sqlite3_stmt *st = store_stmt("SELECT name, path, uuid FROM datastore ORDER BY id", "");
@@ -140,10 +159,8 @@ static json_t *filesystem_list(json_t *params)
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *path = store_col_text(st, 1);
-		struct statvfs v;
-		bool mounted = statvfs(path, &v) == 0;
-		json_int_t size = mounted ? (json_int_t)v.f_blocks * (json_int_t)v.f_frsize : 0;
-		json_int_t freeb = mounted ? (json_int_t)v.f_bavail * (json_int_t)v.f_frsize : 0;
+		json_int_t size, freeb;
+		bool mounted = ds_space(path, &size, &freeb);
 		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:I}",
 			"MountPoint", path, "VolumeName", store_col_text(st, 0),
 			"UUID", store_col_text(st, 2), "Mounted", mounted,
@@ -153,11 +170,121 @@ static json_t *filesystem_list(json_t *params)
 	return out;
 }
 
+static json_t *ds_listsummary(json_t *params)
+{
+	sqlite3_stmt *st = store_stmt("SELECT name, path, uuid FROM datastore ORDER BY id", "");
+	json_t *out = json_array();
+
+	(void)params;
+	if (!st) {
+		json_decref(out);
+		return api_store_error();
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *path = store_col_text(st, 1);
+		json_int_t size, freeb;
+		bool ok = ds_space(path, &size, &freeb);
+		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:s}",
+			"name", store_col_text(st, 0), "url", path, "capacity", size,
+			"free_space", freeb, "type", ok ? fs_type(path) : "", "accessible", ok,
+			"uuid", store_col_text(st, 2)));
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* Whether one of the two resolved paths is the other or lies inside it. */
+static bool nested(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/') &&
+	       (b[n] == '\0' || b[n] == '/');
+}
+
+static json_t *ds_check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 42)
+		return api_invalid("Invalid name '%s': a datastore name has 1 to 42 characters",
+				   name);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f || strchr("/[]\\\"", name[i]))
+			return api_invalid("Invalid name '%s': no control characters, '/', '[', "
+					   "']', '\\' or '\"' in a datastore name", name);
+	return json_true();
+}
+
+static json_t *ds_localcreate(json_t *params)
+{
+	const char *name = param_str(params, "name"), *path = param_str(params, "path");
+	char real[PATH_MAX], uuid[40];
+	struct stat sb;
+	json_t *ok = ds_check_name(name);
+
+	if (!ok)
+		return NULL;
+	json_decref(ok);
+	if (path[0] != '/')
+		return api_invalid("Invalid path '%s': give the directory's absolute path", path);
+	if (!realpath(path, real) || stat(real, &sb) < 0)
+		return api_invalid("Invalid path '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return api_invalid("Invalid path '%s': not a directory", path);
+	if (store_int(0, "SELECT count(*) FROM datastore WHERE name = ?", "s", name))
+		return api_refused("Cannot create datastore '%s': a datastore of that name exists",
+				   name);
+	sqlite3_stmt *st = store_stmt("SELECT name, path FROM datastore", "");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		char other[PATH_MAX];
+		if (realpath(store_col_text(st, 1), other) && nested(real, other)) {
+			json_t *r = api_refused("Cannot create datastore '%s': %s overlaps "
+						"datastore %s (%s)", name, real,
+						store_col_text(st, 0), other);
+			sqlite3_finalize(st);
+			return r;
+		}
+	}
+	sqlite3_finalize(st);
+	if (make_uuid(uuid) < 0 ||
+	    store_exec("INSERT INTO datastore(name, path, uuid) VALUES (?, ?, ?)", "sss",
+		       name, real, uuid) < 0)
+		return api_store_error();
+	vmklog("Storage", "datastore %s created at %s (uuid %s)", name, real, uuid);
+	return json_true();
+}
+
+static json_t *ds_remove(json_t *params)
+{
+	const char *name = param_str(params, "name");
+	long long id = store_int(0, "SELECT id FROM datastore WHERE name = ?", "s", name);
+	char vm[256];
+
+	if (!id)
+		return api_invalid("Invalid name '%s': no such datastore", name);
+	if (store_text(vm, sizeof(vm), "SELECT name FROM vm WHERE datastore = ? ORDER BY vmid",
+		       "l", id))
+		return api_refused("Cannot remove datastore '%s': virtual machine %s is "
+				   "registered on it", name, vm);
+	if (store_exec("DELETE FROM datastore WHERE id = ?", "l", id) < 0)
+		return api_store_error();
+	vmklog("Storage", "datastore %s removed", name);
+	return json_true();
+}
+
 void datastore_register(void)
 {
 	static const struct api_method methods[] = {
 		{ "storage.filesystem.list", filesystem_list },
 		{ 0 }
 	};
+	static const struct api_method vimcmd_methods[] = {
+		{ "hostsvc.datastore.listsummary", ds_listsummary },
+		{ "hostsvc.datastore.localcreate", ds_localcreate },
+		{ "hostsvc.datastore.remove", ds_remove },
+		{ 0 }
+	};
 	api_register(methods);
+	api_register_raw(vimcmd_methods);
 }
