@@ -46,6 +46,7 @@
 #include "datapath.h"
 #include "vhost_user.h"
 #include "virtq.h"
+#include "vmmac.h"
 
 #define QSIZE 1024
 #define BUF 2048
@@ -76,18 +77,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4],
-		   &v[5]) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
 }
 
 static _Noreturn void die_msg(const char *what, int err)
@@ -388,9 +377,9 @@ int main(int argc, char **argv)
 		case 't': tap = optarg; break;
 		case 'c': count = strtoull(optarg, NULL, 10); break;
 		case 'z': size = (unsigned)atoi(optarg); break;
-		case 'd': have_dst = parse_mac(optarg, dst) == 0; break;
+		case 'd': have_dst = vmx_mac_parse(optarg, dst) == 0; break;
 		case 's':
-			if (parse_mac(optarg, src) < 0)
+			if (vmx_mac_parse(optarg, src) < 0)
 				usage();
 			break;
 		case 'i': idle_ms = atoi(optarg); break;

@@ -95,6 +95,7 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "virtq_driver.h"
 
 #define RAM_SIZE 0x10000u
 #define DISK_SECTORS 256
@@ -163,95 +164,35 @@ ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	return __real_pwritev(fd, iov, cnt, off);
 }
 
-/* ---- driver side ---- */
+/* ---- driver side (../tests/support/virtq_driver.h) ---- */
 
-struct drv {
-	uint64_t base;
-	uint16_t qsize;
-	uint64_t desc, avail, used;
-	uint16_t avail_idx, next_desc;
-};
-
-static struct drv drv[NR_DEVS];
+static struct vdrv drv[NR_DEVS];
+static struct vqd vq[NR_DEVS];  /* each device's queue 0 */
 static unsigned int cur;
 static unsigned int req_slot;   /* rotates, so queued requests differ */
 static bool verbose;
 
-static void mmio(unsigned int d, uint64_t off, void *data, unsigned int len, bool w)
-{
-	bus_access(&fvm.vm.mmio, drv[d].base + off, data, len, w);
-}
-
-static void wr32(unsigned int d, uint64_t off, uint32_t v)
-{
-	mmio(d, off, &v, 4, true);
-}
-
-static uint32_t rd32(unsigned int d, uint64_t off)
-{
-	uint32_t v = 0;
-	mmio(d, off, &v, 4, false);
-	return v;
-}
-
-/* guest RAM writes through gmem: out-of-RAM parts are silently dropped */
-static void ram_put(uint64_t gpa, const void *p, uint64_t n)
-{
-	if (gpa >= RAM_SIZE)
-		return;
-	if (n > RAM_SIZE - gpa)
-		n = RAM_SIZE - gpa;
-	memcpy(fvm.ram + gpa, p, n);
-}
-
-static void ram_put16(uint64_t gpa, uint16_t v)
-{
-	ram_put(gpa, &v, 2);
-}
-
-static void put_desc(uint64_t table, uint16_t i, uint64_t addr,
-		     uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t b[16];
-	memcpy(b, &addr, 8);
-	memcpy(b + 8, &len, 4);
-	memcpy(b + 12, &flags, 2);
-	memcpy(b + 14, &next, 2);
-	ram_put(table + 16ull * i, b, 16);
-}
-
 static void publish(unsigned int di, uint16_t head, bool kick)
 {
-	struct drv *d = &drv[di];
-	if (d->qsize)
-		ram_put16(d->avail + 4 + 2ull * (d->avail_idx % d->qsize), head);
-	d->avail_idx++;
-	ram_put16(d->avail + 2, d->avail_idx);
+	vqd_publish(&vq[di], head);
 	if (kick)
-		wr32(di, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		vdrv_wr(&drv[di], VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
 static void reset_drv(unsigned int di)
 {
-	struct drv *d = &drv[di];
-	d->qsize = DEF_QSIZE;
-	d->desc = DEF_DESC;
-	d->avail = DEF_AVAIL;
-	d->used = DEF_USED;
-	d->avail_idx = d->next_desc = 0;
+	vq[di] = (struct vqd){ .size = DEF_QSIZE, .desc = DEF_DESC, .avail = DEF_AVAIL,
+			       .used = DEF_USED };
 }
 
 static void setup(unsigned int di, uint8_t flags, uint8_t log2size, uint16_t desc,
 		  uint16_t avail, uint16_t used)
 {
-	struct drv *d = &drv[di];
+	const struct vdrv *d = &drv[di];
 	uint64_t f = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 
-	reset_drv(di);
-	d->qsize = (uint16_t)(1u << (log2size % 16));
-	d->desc = desc;
-	d->avail = avail;
-	d->used = used;
+	vq[di] = (struct vqd){ .size = (uint16_t)(1u << (log2size % 16)), .desc = desc,
+			       .avail = avail, .used = used };
 	if (flags & 1)
 		f |= VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 	if (!(flags & 2))
@@ -259,27 +200,15 @@ static void setup(unsigned int di, uint8_t flags, uint8_t log2size, uint16_t des
 		     VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 	if (flags & 8)
 		f |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
-	wr32(di, VIRTIO_MMIO_STATUS, 0);
-	wr32(di, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(di, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+	vdrv_wr(d, VIRTIO_MMIO_STATUS, 0);
+	vdrv_wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vdrv_features(d, f);
 	if (!(flags & 16))
-		wr32(di, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
-		     VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	wr32(di, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr32(di, VIRTIO_MMIO_QUEUE_NUM, d->qsize);
-	wr32(di, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
-	wr32(di, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr32(di, VIRTIO_MMIO_QUEUE_DRIVER_LOW, avail);
-	wr32(di, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-	wr32(di, VIRTIO_MMIO_QUEUE_DEVICE_LOW, used);
-	wr32(di, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-	wr32(di, VIRTIO_MMIO_QUEUE_READY, 1);
+		vdrv_wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE |
+			VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	vdrv_setup_queue(d, 0, &vq[di]);
 	if (!(flags & 4))
-		wr32(di, VIRTIO_MMIO_STATUS, rd32(di, VIRTIO_MMIO_STATUS) |
-		     VIRTIO_STATUS_DRIVER_OK);
+		vdrv_driver_ok(d);
 }
 
 /* ---- input parsing ---- */
@@ -303,27 +232,25 @@ static bool take(struct in *in, void *dst, size_t n)
 
 static bool op_chain(struct in *in)
 {
-	struct drv *d = &drv[cur];
+	struct vqd *q = &vq[cur];
 	uint8_t n;
 	if (!TAKE(in, n))
 		return false;
 	n = 1 + n % 4;
-	uint16_t head = d->next_desc;
-	uint16_t qs = d->qsize ? d->qsize : 1;
+	uint16_t head = q->next_desc;
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t addr, len;
 		uint8_t fl;
 		if (!TAKE(in, addr) || !TAKE(in, len) || !TAKE(in, fl))
 			return false;
-		uint16_t me = d->next_desc;
-		d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
+		uint16_t me = vqd_take_desc(q);
 		bool last = i + 1 == n || (fl & 1);
 		uint16_t flags = (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
 					    (fl & 2 ? VIRTQ_DESC_F_WRITE : 0) |
 					    (fl & 4 ? VIRTQ_DESC_F_INDIRECT : 0));
 		if (!(fl & 0x80))
 			addr &= 0xffff;
-		put_desc(d->desc, me, addr, len, flags, d->next_desc);
+		vqd_put_desc(q->desc, me, addr, len, flags, q->next_desc);
 		if (last)
 			break;
 	}
@@ -331,19 +258,12 @@ static bool op_chain(struct in *in)
 	return true;
 }
 
-struct seg {
-	uint64_t a;
-	uint32_t l;
-	bool w;
-};
-
 static const uint32_t req_types[5] = {
 	VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, 99,
 };
 
 static bool op_request(struct in *in)
 {
-	struct drv *d = &drv[cur];
 	uint8_t type8, nsect, layout;
 	uint16_t sector;
 	if (!TAKE(in, type8) || !TAKE(in, sector) || !TAKE(in, nsect) || !TAKE(in, layout))
@@ -363,48 +283,30 @@ static bool op_request(struct in *in)
 	uint64_t sect = sector;
 	memcpy(hdr, &type, 4);
 	memcpy(hdr + 8, &sect, 8);
-	ram_put(hdr_gpa, hdr, 16);
+	guest_put(hdr_gpa, hdr, 16);
 	fvm.ram[status_gpa] = 0xee;
 
-	struct seg seg[4];
+	struct vqd_seg seg[4];
 	unsigned int n = 0;
-	seg[n++] = (struct seg){ hdr_gpa, 16, false };
+	seg[n++] = (struct vqd_seg){ hdr_gpa, 16, false };
 	if (len && (layout & 1) && len > 1) {
-		seg[n++] = (struct seg){ DATA_GPA, len / 2, dev_writes };
-		seg[n++] = (struct seg){ DATA_GPA + len / 2, len - len / 2, dev_writes };
+		seg[n++] = (struct vqd_seg){ DATA_GPA, len / 2, dev_writes };
+		seg[n++] = (struct vqd_seg){ DATA_GPA + len / 2, len - len / 2, dev_writes };
 	} else if (len) {
-		seg[n++] = (struct seg){ DATA_GPA, len, dev_writes };
+		seg[n++] = (struct vqd_seg){ DATA_GPA, len, dev_writes };
 	}
-	seg[n++] = (struct seg){ status_gpa, 1, true };
+	seg[n++] = (struct vqd_seg){ status_gpa, 1, true };
 
-	uint16_t qs = d->qsize ? d->qsize : 1;
-	uint16_t head = d->next_desc;
-	if (layout & 2) {
-		/* one descriptor pointing at an indirect table */
-		for (unsigned int i = 0; i < n; i++)
-			put_desc(ind_gpa, (uint16_t)i, seg[i].a, seg[i].l,
-				 (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
-					    (seg[i].w ? VIRTQ_DESC_F_WRITE : 0)),
-				 (uint16_t)(i + 1));
-		d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
-		put_desc(d->desc, head, ind_gpa, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
-	} else {
-		for (unsigned int i = 0; i < n; i++) {
-			uint16_t me = d->next_desc;
-			d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
-			put_desc(d->desc, me, seg[i].a, seg[i].l,
-				 (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
-					    (seg[i].w ? VIRTQ_DESC_F_WRITE : 0)),
-				 d->next_desc);
-		}
-	}
+	/* layout bit 1: one descriptor pointing at an indirect table */
+	uint16_t head = layout & 2 ? vqd_put_chain_indirect(&vq[cur], seg, n, ind_gpa)
+				   : vqd_put_chain(&vq[cur], seg, n);
 	publish(cur, head, !(layout & 4));
 	return true;
 }
 
 static bool op_big_chain(struct in *in)
 {
-	struct drv *d = &drv[cur];
+	struct vqd *q = &vq[cur];
 	uint8_t type8;
 	uint16_t count, seglen;
 	if (!TAKE(in, type8) || !TAKE(in, count) || !TAKE(in, seglen))
@@ -416,24 +318,22 @@ static bool op_big_chain(struct in *in)
 	bool dev_writes = type == VIRTIO_BLK_T_IN;
 	uint8_t hdr[16] = { 0 };
 	memcpy(hdr, &type, 4);
-	ram_put(HDR_GPA, hdr, 16);
+	guest_put(HDR_GPA, hdr, 16);
 
 	uint64_t span = BIG_GPA - DATA_GPA, off = 0;
-	put_desc(BIG_GPA, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	vqd_put_desc(BIG_GPA, 0, HDR_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
 	for (uint16_t i = 1; i + 1 < count; i++) {
 		if (off + seglen > span)
 			off = 0;
-		put_desc(BIG_GPA, i, DATA_GPA + off, seglen,
+		vqd_put_desc(BIG_GPA, i, DATA_GPA + off, seglen,
 			 (uint16_t)(VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0)),
 			 (uint16_t)(i + 1));
 		off += seglen;
 	}
-	put_desc(BIG_GPA, (uint16_t)(count - 1), STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+	vqd_put_desc(BIG_GPA, (uint16_t)(count - 1), STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
 
-	uint16_t qs = d->qsize ? d->qsize : 1;
-	uint16_t head = d->next_desc;
-	d->next_desc = (uint16_t)((d->next_desc + 1) % qs);
-	put_desc(d->desc, head, BIG_GPA, 16u * count, VIRTQ_DESC_F_INDIRECT, 0);
+	uint16_t head = vqd_take_desc(q);
+	vqd_put_desc(q->desc, head, BIG_GPA, 16u * count, VIRTQ_DESC_F_INDIRECT, 0);
 	publish(cur, head, true);
 	return true;
 }
@@ -453,7 +353,7 @@ static bool step(struct in *in)
 		unsigned int len = 1 + w % 8;
 		if (!take(in, buf, len))
 			return false;
-		mmio(cur, off & 0xfff, buf, len, true);
+		vdrv_access(&drv[cur], off & 0xfff, buf, len, true);
 		return true;
 	}
 	case 1: {
@@ -464,7 +364,7 @@ static bool step(struct in *in)
 			return false;
 		unsigned int len = 1 + w % 8;
 		memset(buf, 0xcc, sizeof(buf));
-		mmio(cur, off & 0xfff, buf, len, false);
+		vdrv_access(&drv[cur], off & 0xfff, buf, len, false);
 		/* bytes past the access are the caller's, untouched */
 		for (unsigned int i = len; i < sizeof(buf); i++)
 			if (buf[i] != 0xcc)
@@ -476,7 +376,7 @@ static bool step(struct in *in)
 		uint8_t n;
 		if (!TAKE(in, gpa) || !TAKE(in, n) || in->n < n)
 			return false;
-		ram_put(gpa, in->p, n);
+		guest_put(gpa, in->p, n);
 		in->p += n;
 		in->n -= n;
 		return true;
@@ -485,7 +385,7 @@ static bool step(struct in *in)
 		uint16_t q;
 		if (!TAKE(in, q))
 			return false;
-		wr32(cur, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		vdrv_wr(&drv[cur], VIRTIO_MMIO_QUEUE_NOTIFY, q);
 		return true;
 	}
 	case 4: {
@@ -493,7 +393,7 @@ static bool step(struct in *in)
 		uint32_t v;
 		if (!TAKE(in, r) || !TAKE(in, v))
 			return false;
-		wr32(cur, 4u * (r % 64), v);
+		vdrv_wr(&drv[cur], 4u * (r % 64), v);
 		return true;
 	}
 	case 5: {
@@ -510,11 +410,11 @@ static bool step(struct in *in)
 	case 7:
 		return op_request(in);
 	case 8:
-		wr32(cur, VIRTIO_MMIO_STATUS, 0);
+		vdrv_wr(&drv[cur], VIRTIO_MMIO_STATUS, 0);
 		reset_drv(cur);
 		return true;
 	case 9:
-		wr32(cur, VIRTIO_MMIO_INTERRUPT_ACK, rd32(cur, VIRTIO_MMIO_INTERRUPT_STATUS));
+		vdrv_wr(&drv[cur], VIRTIO_MMIO_INTERRUPT_ACK, vdrv_rd(&drv[cur], VIRTIO_MMIO_INTERRUPT_STATUS));
 		return true;
 	case 10: {
 		uint8_t d;
@@ -527,9 +427,9 @@ static bool step(struct in *in)
 		uint16_t idx;
 		if (!TAKE(in, idx))
 			return false;
-		drv[cur].avail_idx = idx;
-		ram_put16(drv[cur].avail + 2, idx);
-		wr32(cur, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		vq[cur].avail_idx = idx;
+		guest_put16(vq[cur].avail + 2, idx);
+		vdrv_wr(&drv[cur], VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 		return true;
 	}
 	case 12:
@@ -602,7 +502,7 @@ static void reset_all(void)
 		abort();
 	disk_dirty = false;
 	for (unsigned int i = 0; i < NR_DEVS; i++) {
-		wr32(i, VIRTIO_MMIO_STATUS, 0);
+		vdrv_wr(&drv[i], VIRTIO_MMIO_STATUS, 0);
 		reset_drv(i);
 	}
 	while (fake_vm_irqfd_count(0) != 0)
@@ -637,7 +537,7 @@ static void dump(void)
 	for (unsigned int i = 0; i < NR_DEVS; i++) {
 		struct stat_counter st[VIRTIO_MAX_STATS];
 		unsigned int n = virtio_mmio_stats(virtio_mmio_get(i), st, VIRTIO_MAX_STATS);
-		fprintf(stderr, "dev%u status %#x:", i, rd32(i, VIRTIO_MMIO_STATUS));
+		fprintf(stderr, "dev%u status %#x:", i, vdrv_rd(&drv[i], VIRTIO_MMIO_STATUS));
 		for (unsigned int k = 0; k < n; k++)
 			fprintf(stderr, " %s=%llu", st[k].name, (unsigned long long)st[k].value);
 		fprintf(stderr, "\n");

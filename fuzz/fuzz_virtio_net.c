@@ -124,6 +124,7 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "virtq_driver.h"
 
 #define RAM_SIZE 0x40000u
 #define NQ 2
@@ -287,25 +288,20 @@ int __wrap_virtio_mmio_pop(struct virtio_mmio *t, unsigned int q, struct virtq_c
 	return __real_virtio_mmio_pop(t, q, c);
 }
 
-/* ---- driver side ---- */
+/* ---- driver side (../tests/support/virtq_driver.h) ---- */
 
-struct drv {
-	uint16_t qsize;
-	uint64_t desc, avail, used;
-	uint16_t avail_idx, next_desc;
-};
+static bool mmio(const struct vdrv *d, uint64_t off, void *data, unsigned int len,
+		 bool w);
 
-static struct drv drv[NQ];
+static struct vdrv drv = { .access = mmio };
+static struct vqd vq[NQ];
 static struct virtio_mmio *t;
-static uint64_t base;
 static unsigned int rx_slot;    /* op 8 rotates through the rx area */
 static bool verbose;
 
 /* the second vCPU (op 15) */
 static unsigned int refeed, refeed_q;
 static uint16_t refeed_head;
-
-static void publish(unsigned int q, uint16_t head);
 
 void *__real_gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
 void *__wrap_gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
@@ -314,81 +310,29 @@ void *__wrap_gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
 	if (refeed > 0) {
 		refeed--;
-		publish(refeed_q, refeed_head);
+		vqd_publish(&vq[refeed_q], refeed_head);
 	}
 	return __real_gmem_ptr(m, gpa, len);
 }
 
 static void check_state(void);
 
-static void mmio(uint64_t off, void *data, unsigned int len, bool w)
+/* every register access a vCPU makes, and the checks after it */
+static bool mmio(const struct vdrv *d, uint64_t off, void *data, unsigned int len,
+		 bool w)
 {
 	pops[0] = pops[1] = 0;
-	bus_access(&fvm.vm.mmio, base + off, data, len, w);
+	bool hit = bus_access(&fvm.vm.mmio, d->base + off, data, len, w);
 	/* a vCPU never receives; it sends one batch at most */
 	if (pops[NET_RXQ] != 0 || pops[NET_TXQ] > NET_TX_BUDGET)
 		__builtin_trap();
 	check_state();
-}
-
-static void wr32(uint64_t off, uint32_t v)
-{
-	mmio(off, &v, 4, true);
-}
-
-static uint32_t rd32(uint64_t off)
-{
-	uint32_t v = 0;
-	mmio(off, &v, 4, false);
-	return v;
-}
-
-/* guest RAM writes: out-of-RAM parts are silently dropped */
-static void ram_put(uint64_t gpa, const void *p, uint64_t n)
-{
-	if (gpa >= RAM_SIZE)
-		return;
-	if (n > RAM_SIZE - gpa)
-		n = RAM_SIZE - gpa;
-	memcpy(fvm.ram + gpa, p, n);
-}
-
-static void ram_put16(uint64_t gpa, uint16_t v)
-{
-	ram_put(gpa, &v, 2);
-}
-
-static void put_desc(uint64_t table, uint16_t i, uint64_t addr,
-		     uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t b[16];
-	memcpy(b, &addr, 8);
-	memcpy(b + 8, &len, 4);
-	memcpy(b + 12, &flags, 2);
-	memcpy(b + 14, &next, 2);
-	ram_put(table + 16ull * i, b, 16);
-}
-
-static void publish(unsigned int q, uint16_t head)
-{
-	struct drv *d = &drv[q];
-	if (d->qsize)
-		ram_put16(d->avail + 4 + 2ull * (d->avail_idx % d->qsize), head);
-	d->avail_idx++;
-	ram_put16(d->avail + 2, d->avail_idx);
+	return hit;
 }
 
 static void kick(unsigned int q)
 {
-	wr32(VIRTIO_MMIO_QUEUE_NOTIFY, q);
-}
-
-static uint16_t next_desc(unsigned int q)
-{
-	struct drv *d = &drv[q];
-	uint16_t me = d->next_desc;
-	d->next_desc = (uint16_t)((d->next_desc + 1) % (d->qsize ? d->qsize : 1));
-	return me;
+	vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 static void reset_drv(void)
@@ -398,8 +342,8 @@ static void reset_drv(void)
 	static const uint64_t used[NQ] = { RX_USED, TX_USED };
 
 	for (unsigned int q = 0; q < NQ; q++)
-		drv[q] = (struct drv){ .qsize = VIRTIO_NET_QUEUE_SIZE, .desc = desc[q],
-				       .avail = avail[q], .used = used[q] };
+		vq[q] = (struct vqd){ .size = VIRTIO_NET_QUEUE_SIZE, .desc = desc[q],
+				      .avail = avail[q], .used = used[q] };
 	rx_slot = 0;
 }
 
@@ -412,23 +356,15 @@ static const unsigned int feat_bits[11] = {
 
 static void setup_queue(unsigned int q, uint8_t l2)
 {
-	struct drv *d = &drv[q];
+	struct vqd *d = &vq[q];
 	unsigned int sh = l2 % 16 > 8 ? l2 % 16 : l2 % 9;
 
-	d->qsize = (uint16_t)(1u << sh);
-	d->avail_idx = d->next_desc = 0;
+	d->size = (uint16_t)(1u << sh);
+	vqd_reset(d);
 	/* fresh rings, as a driver allocates them (sizes for the largest queue) */
 	memset(fvm.ram + d->avail, 0, 4 + 2 * VIRTIO_NET_QUEUE_SIZE + 2);
 	memset(fvm.ram + d->used, 0, 4 + 8 * VIRTIO_NET_QUEUE_SIZE + 2);
-	wr32(VIRTIO_MMIO_QUEUE_SEL, q);
-	wr32(VIRTIO_MMIO_QUEUE_NUM, d->qsize);
-	wr32(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d->desc);
-	wr32(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr32(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)d->avail);
-	wr32(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-	wr32(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)d->used);
-	wr32(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-	wr32(VIRTIO_MMIO_QUEUE_READY, 1);
+	vdrv_setup_queue(&drv, q, d);
 }
 
 static void setup(uint16_t feat, uint8_t l2rx, uint8_t l2tx)
@@ -441,21 +377,18 @@ static void setup(uint16_t feat, uint8_t l2rx, uint8_t l2tx)
 			f |= VIRTIO_BIT(feat_bits[i]);
 	offload_fail = feat & (1u << 14);
 	reset_drv();
-	wr32(VIRTIO_MMIO_STATUS, 0);
-	wr32(VIRTIO_MMIO_STATUS, st);
-	wr32(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr32(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
+	vdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
+	vdrv_wr(&drv, VIRTIO_MMIO_STATUS, st);
+	vdrv_features(&drv, f);
 	if (!(feat & (1u << 11)))
 		st |= VIRTIO_STATUS_FEATURES_OK;
-	wr32(VIRTIO_MMIO_STATUS, st);
+	vdrv_wr(&drv, VIRTIO_MMIO_STATUS, st);
 	if (feat & (1u << 15))
-		wr32(VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
+		vdrv_wr(&drv, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
 	setup_queue(NET_RXQ, l2rx);
 	setup_queue(NET_TXQ, l2tx);
 	if (!(feat & (1u << 12)))
-		wr32(VIRTIO_MMIO_STATUS, rd32(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+		vdrv_driver_ok(&drv);
 }
 
 /* ---- the I/O thread ---- */
@@ -552,7 +485,7 @@ static bool op_chain(struct in *in)
 	if (!TAKE(in, qf) || !TAKE(in, n))
 		return false;
 	unsigned int q = qf & 1;
-	struct drv *d = &drv[q];
+	struct vqd *d = &vq[q];
 	n = 1 + n % 4;
 	uint16_t head = d->next_desc;
 	for (unsigned int i = 0; i < n; i++) {
@@ -560,54 +493,31 @@ static bool op_chain(struct in *in)
 		uint8_t fl;
 		if (!TAKE(in, addr) || !TAKE(in, len) || !TAKE(in, fl))
 			return false;
-		uint16_t me = next_desc(q);
+		uint16_t me = vqd_take_desc(d);
 		bool last = i + 1 == n || (fl & 1);
 		uint16_t flags = (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
 					    (fl & 2 ? VIRTQ_DESC_F_WRITE : 0) |
 					    (fl & 4 ? VIRTQ_DESC_F_INDIRECT : 0));
 		if (!(fl & 0x80))
 			addr %= RAM_SIZE;
-		put_desc(d->desc, me, addr, len, flags, d->next_desc);
+		vqd_put_desc(d->desc, me, addr, len, flags, d->next_desc);
 		if (last)
 			break;
 	}
-	publish(q, head);
+	vqd_publish(d, head);
 	if (!(qf & 2))
 		kick(q);
 	return true;
 }
 
-struct seg {
-	uint64_t a;
-	uint32_t l;
-	bool w;
-};
-
 /* segs as one chain on queue q: direct, or through the indirect table at ind */
-static void put_chain(unsigned int q, const struct seg *s, unsigned int n,
+static void put_chain(unsigned int q, const struct vqd_seg *s, unsigned int n,
 		      bool indirect, uint64_t ind, bool do_kick)
 {
-	struct drv *d = &drv[q];
-	uint16_t head = d->next_desc;
+	uint16_t head = indirect ? vqd_put_chain_indirect(&vq[q], s, n, ind)
+				 : vqd_put_chain(&vq[q], s, n);
 
-	if (indirect) {
-		for (unsigned int i = 0; i < n; i++)
-			put_desc(ind, (uint16_t)i, s[i].a, s[i].l,
-				 (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
-					    (s[i].w ? VIRTQ_DESC_F_WRITE : 0)),
-				 (uint16_t)(i + 1));
-		next_desc(q);
-		put_desc(d->desc, head, ind, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
-	} else {
-		for (unsigned int i = 0; i < n; i++) {
-			uint16_t me = next_desc(q);
-			put_desc(d->desc, me, s[i].a, s[i].l,
-				 (uint16_t)((i + 1 < n ? VIRTQ_DESC_F_NEXT : 0) |
-					    (s[i].w ? VIRTQ_DESC_F_WRITE : 0)),
-				 d->next_desc);
-		}
-	}
-	publish(q, head);
+	vqd_publish(&vq[q], head);
 	if (do_kick)
 		kick(q);
 }
@@ -620,27 +530,27 @@ static bool op_tx_frame(struct in *in)
 		return false;
 	uint32_t len = len16 % TX_MAX;
 	uint8_t hdr[VIRTIO_NET_HDR_LEN] = { h0, h1 };
-	ram_put(TX_BUF, hdr, sizeof(hdr));
+	guest_put(TX_BUF, hdr, sizeof(hdr));
 	for (uint32_t i = 0; i < len; i++)
 		fvm.ram[TX_BUF + VIRTIO_NET_HDR_LEN + i] = (uint8_t)(i * 7 + len);
 
-	struct seg s[6];
+	struct vqd_seg s[6];
 	unsigned int n = 0;
 	if (layout & 1) {
-		s[n++] = (struct seg){ TX_BUF, VIRTIO_NET_HDR_LEN, false };
+		s[n++] = (struct vqd_seg){ TX_BUF, VIRTIO_NET_HDR_LEN, false };
 		if (len && (layout & 8)) {
 			uint32_t a = len / 3, b = len / 3, c = len - a - b;
-			s[n++] = (struct seg){ TX_BUF + VIRTIO_NET_HDR_LEN, a, false };
-			s[n++] = (struct seg){ TX_BUF + VIRTIO_NET_HDR_LEN + a, b, false };
-			s[n++] = (struct seg){ TX_BUF + VIRTIO_NET_HDR_LEN + a + b, c, false };
+			s[n++] = (struct vqd_seg){ TX_BUF + VIRTIO_NET_HDR_LEN, a, false };
+			s[n++] = (struct vqd_seg){ TX_BUF + VIRTIO_NET_HDR_LEN + a, b, false };
+			s[n++] = (struct vqd_seg){ TX_BUF + VIRTIO_NET_HDR_LEN + a + b, c, false };
 		} else if (len) {
-			s[n++] = (struct seg){ TX_BUF + VIRTIO_NET_HDR_LEN, len, false };
+			s[n++] = (struct vqd_seg){ TX_BUF + VIRTIO_NET_HDR_LEN, len, false };
 		}
 	} else {
-		s[n++] = (struct seg){ TX_BUF, VIRTIO_NET_HDR_LEN + len, false };
+		s[n++] = (struct vqd_seg){ TX_BUF, VIRTIO_NET_HDR_LEN + len, false };
 	}
 	if (layout & 16)
-		s[n++] = (struct seg){ TX_BUF, 64, true };
+		s[n++] = (struct vqd_seg){ TX_BUF, 64, true };
 	put_chain(NET_TXQ, s, n, layout & 2, TX_IND, !(layout & 4));
 	return true;
 }
@@ -655,7 +565,7 @@ static bool op_rx_buffers(struct in *in)
 	uint32_t span = RAM_SIZE - RX_BUF;
 	uint32_t per = (layout & 1) ? 2u * seglen : seglen;
 	for (unsigned int i = 0; i < count; i++) {
-		struct seg s[3];
+		struct vqd_seg s[3];
 		unsigned int n = 0;
 		uint64_t off = (uint64_t)rx_slot * per;
 		if (per == 0 || off + per > span) {
@@ -664,10 +574,10 @@ static bool op_rx_buffers(struct in *in)
 		}
 		rx_slot++;
 		if (layout & 8)
-			s[n++] = (struct seg){ TX_BUF, 16, false };
-		s[n++] = (struct seg){ RX_BUF + off, seglen, true };
+			s[n++] = (struct vqd_seg){ TX_BUF, 16, false };
+		s[n++] = (struct vqd_seg){ RX_BUF + off, seglen, true };
 		if (layout & 1)
-			s[n++] = (struct seg){ RX_BUF + off + seglen, seglen, true };
+			s[n++] = (struct vqd_seg){ RX_BUF + off + seglen, seglen, true };
 		put_chain(NET_RXQ, s, n, layout & 2, RX_IND + 64 * (i % 64),
 			  !(layout & 4) && i + 1 == count);
 	}
@@ -709,7 +619,7 @@ static bool step(struct in *in)
 		unsigned int len = 1 + w % 8;
 		if (!take(in, buf, len))
 			return false;
-		mmio(off & 0xfff, buf, len, true);
+		vdrv_access(&drv, off & 0xfff, buf, len, true);
 		return true;
 	}
 	case 1: {
@@ -720,7 +630,7 @@ static bool step(struct in *in)
 			return false;
 		unsigned int len = 1 + w % 8;
 		memset(buf, 0xcc, sizeof(buf));
-		mmio(off & 0xfff, buf, len, false);
+		vdrv_access(&drv, off & 0xfff, buf, len, false);
 		for (unsigned int i = len; i < sizeof(buf); i++)
 			if (buf[i] != 0xcc)
 				__builtin_trap();
@@ -731,7 +641,7 @@ static bool step(struct in *in)
 		uint8_t n;
 		if (!TAKE(in, gpa) || !TAKE(in, n) || in->n < n)
 			return false;
-		ram_put(gpa % RAM_SIZE, in->p, n);
+		guest_put(gpa % RAM_SIZE, in->p, n);
 		in->p += n;
 		in->n -= n;
 		return true;
@@ -740,7 +650,7 @@ static bool step(struct in *in)
 		uint16_t q;
 		if (!TAKE(in, q))
 			return false;
-		wr32(VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 		return true;
 	}
 	case 4: {
@@ -748,7 +658,7 @@ static bool step(struct in *in)
 		uint32_t v;
 		if (!TAKE(in, r) || !TAKE(in, v))
 			return false;
-		wr32(4u * (r % 64), v);
+		vdrv_wr(&drv, 4u * (r % 64), v);
 		return true;
 	}
 	case 5: {
@@ -780,19 +690,19 @@ static bool step(struct in *in)
 		return true;
 	}
 	case 11:
-		wr32(VIRTIO_MMIO_STATUS, 0);
+		vdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
 		reset_drv();
 		return true;
 	case 12:
-		wr32(VIRTIO_MMIO_INTERRUPT_ACK, rd32(VIRTIO_MMIO_INTERRUPT_STATUS));
+		vdrv_wr(&drv, VIRTIO_MMIO_INTERRUPT_ACK, vdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS));
 		return true;
 	case 13: {
 		uint8_t q;
 		uint16_t idx;
 		if (!TAKE(in, q) || !TAKE(in, idx))
 			return false;
-		drv[q % 2].avail_idx = idx;
-		ram_put16(drv[q % 2].avail + 2, idx);
+		vq[q % 2].avail_idx = idx;
+		guest_put16(vq[q % 2].avail + 2, idx);
 		kick(q % 2);
 		return true;
 	}
@@ -800,8 +710,8 @@ static bool step(struct in *in)
 		uint8_t q, v;
 		if (!TAKE(in, q) || !TAKE(in, v))
 			return false;
-		wr32(VIRTIO_MMIO_QUEUE_SEL, q % 2);
-		wr32(VIRTIO_MMIO_QUEUE_READY, v % 2);
+		vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, q % 2);
+		vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_READY, v % 2);
 		return true;
 	}
 	case 15: {
@@ -861,7 +771,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	net = ev_opaque;
 	if (!t || !net || !ev_registered)
 		abort();
-	base = virtio_mmio_base(t);
+	drv.base = virtio_mmio_base(t);
 	return 0;
 }
 
@@ -872,7 +782,7 @@ static void reset_all(void)
 	memset(fvm.ram, 0, RAM_SIZE);
 	refeed = 0;
 	offload_fail = evloop_fail = readv_fail = writev_fail = false;
-	wr32(VIRTIO_MMIO_STATUS, 0);
+	vdrv_wr(&drv, VIRTIO_MMIO_STATUS, 0);
 	if (net->tap_dead) {
 		/* op 10's EPOLLHUP is for good; the next input has a new TAP */
 		net->tap_dead = false;
@@ -892,7 +802,7 @@ static void dump(void)
 	struct stat_counter st[VIRTIO_MAX_STATS];
 	unsigned int n = virtio_mmio_stats(t, st, VIRTIO_MAX_STATS);
 
-	fprintf(stderr, "status %#x held %u:", rd32(VIRTIO_MMIO_STATUS), net->nr_held);
+	fprintf(stderr, "status %#x held %u:", vdrv_rd(&drv, VIRTIO_MMIO_STATUS), net->nr_held);
 	for (unsigned int k = 0; k < n; k++)
 		fprintf(stderr, " %s=%llu", st[k].name, (unsigned long long)st[k].value);
 	fprintf(stderr, "\n");

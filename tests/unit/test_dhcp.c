@@ -264,18 +264,24 @@ static struct dhcp_msg answer(const struct fake *f, uint8_t type, const char *yi
 	return m;
 }
 
-/* Start, DISCOVER, OFFER, REQUEST, ACK: bound at time t0 + 1000. */
-static void to_bound(struct dhcp_fsm *m, struct fake *f, uint32_t lease)
+/* Started at t0, then its first DISCOVER (within a second): SELECTING. */
+static void to_selecting(struct dhcp_fsm *m, struct fake *f, uint64_t t0)
 {
 	dhcp_fsm_init(m, MAC, &fops, f);
-	dhcp_fsm_start(m, 1000);
+	dhcp_fsm_start(m, t0);
 	assert_int_equal(m->state, DHCP_INIT);
-	assert_true(m->deadline >= 1000 && m->deadline <= 2000);
+	assert_true(m->deadline >= t0 && m->deadline <= t0 + 1000);
 	dhcp_fsm_timer(m, m->deadline);
 	assert_int_equal(m->state, DHCP_SELECTING);
 	assert_int_equal(f->last.type, DHCPDISCOVER);
 	assert_true(f->last_bcast);
 	assert_int_equal(f->last.client_id_len, 7);
+}
+
+/* Start at 1000, DISCOVER, OFFER, REQUEST (at 2000), ACK: bound. */
+static void to_bound(struct dhcp_fsm *m, struct fake *f, uint32_t lease)
+{
+	to_selecting(m, f, 1000);
 	struct dhcp_msg o = answer(f, DHCPOFFER, "10.0.0.50", lease);
 	dhcp_fsm_input(m, &o, 2000);
 	assert_int_equal(m->state, DHCP_REQUESTING);
@@ -382,9 +388,7 @@ static void test_fsm_nak_and_bad_replies(void **state)
 	struct fake f = { 0 };
 
 	(void)state;
-	dhcp_fsm_init(&m, MAC, &fops, &f);
-	dhcp_fsm_start(&m, 0);
-	dhcp_fsm_timer(&m, m.deadline);
+	to_selecting(&m, &f, 0);
 	/* offers that do not count: another xid, another MAC, no lease
 	 * time, a network address, a broadcast address, no server id */
 	struct dhcp_msg o = answer(&f, DHCPOFFER, "10.0.0.50", 120);
@@ -439,9 +443,7 @@ static void test_fsm_lease_times(void **state)
 
 	(void)state;
 	/* T1 > T2 from the server: the defaults */
-	dhcp_fsm_init(&m, MAC, &fops, &f);
-	dhcp_fsm_start(&m, 0);
-	dhcp_fsm_timer(&m, m.deadline);
+	to_selecting(&m, &f, 0);
 	struct dhcp_msg o = answer(&f, DHCPOFFER, "10.0.0.50", 800);
 	dhcp_fsm_input(&m, &o, 10);
 	struct dhcp_msg a = answer(&f, DHCPACK, "10.0.0.50", 800);

@@ -32,6 +32,7 @@
 #include "devices/virtio/virtio_defs.h"
 #include "evloop.h"
 #include "fake_vm.h"
+#include "virtq_driver.h"
 #include "vhost_user.h"
 
 #define RAM_SIZE (1u << 20)
@@ -237,65 +238,49 @@ static unsigned int be_count(void)
 static char sock_path[64];
 static struct vhost_net *dev;
 static struct virtio_mmio *t;
-static uint64_t base;
 static int listen_fd;
+
+static struct vdrv drv;          /* ../support/virtq_driver.h */
+static struct vqd vq[2];
 
 static uint32_t rd(uint64_t off)
 {
-	uint32_t v = 0;
-	bus_access(&fvm.vm.mmio, base + off, &v, 4, false);
-	return v;
+	return vdrv_rd(&drv, off);
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	bus_access(&fvm.vm.mmio, base + off, &v, 4, true);
+	vdrv_wr(&drv, off, v);
 }
 
 static uint8_t link_status(void)
 {
 	uint8_t v = 0;
-	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_CONFIG + 6, &v, 1, false);
+	vdrv_access(&drv, VIRTIO_MMIO_CONFIG + 6, &v, 1, false);
 	return v;
 }
 
 static void setup_queue(unsigned int q)
 {
-	wr(VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA(q));
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA(q));
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA(q));
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	vdrv_setup_queue(&drv, q, &vq[q]);
 	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
 }
 
 static void driver_ok(uint64_t features)
 {
-	features |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK);
+	vdrv_negotiate(&drv, features | VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(0);
 	setup_queue(1);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	vdrv_driver_ok(&drv);
 }
 
 static uint64_t stat_of(const char *name)
 {
-	struct stat_counter st[VIRTIO_MAX_STATS];
-	unsigned int n = virtio_mmio_stats(t, st, VIRTIO_MAX_STATS);
-	for (unsigned int i = 0; i < n; i++)
-		if (strcmp(st[i].name, name) == 0)
-			return st[i].value;
-	fail_msg("no counter %s", name);
-	return 0;
+	uint64_t v = 0;
+
+	if (virtio_stat(t, name, &v) < 0)
+		fail_msg("no counter %s", name);
+	return v;
 }
 
 /* A back end connects: the thread starts, the I/O thread accepts. */
@@ -339,7 +324,10 @@ static int setup_common(bool ioeventfd)
 	dev = virtio_net_vhost_init(&fvm.vm, &nic, err, sizeof(err));
 	assert_non_null(dev);
 	t = virtio_mmio_get(0);
-	base = virtio_mmio_base(t);
+	drv.base = virtio_mmio_base(t);
+	for (unsigned int q = 0; q < 2; q++)
+		vq[q] = (struct vqd){ .size = QSIZE, .desc = DESC_GPA(q),
+				      .avail = AVAIL_GPA(q), .used = USED_GPA(q) };
 	/* the listening socket is the first fd the device watched */
 	listen_fd = watch[0].fd;
 	return 0;
@@ -458,8 +446,7 @@ static void test_hangup_link_down_and_replay(void **state)
 	driver_ok(0);
 	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
 	/* the guest's rings moved on while the first back end ran */
-	uint16_t used = 5;
-	memcpy(fvm.ram + USED_GPA(0) + 2, &used, 2);
+	guest_put16(USED_GPA(0) + 2, 5);
 	backend_gone();
 	int fd = -1;
 	for (int i = 0; i < MAX_WATCH; i++)

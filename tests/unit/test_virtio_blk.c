@@ -27,6 +27,7 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "virtq_driver.h"
 
 #define RAM_SIZE (1u << 20)
 #define DESC_GPA 0x1000
@@ -38,48 +39,23 @@
 #define QSIZE 16
 #define SECTORS 64
 
-/* ---- driver side ---- */
+/* ---- driver side (../support/virtq_driver.h) ---- */
 
-static uint64_t base;
-static uint16_t avail_idx, next_desc, used_seen;
+static struct vdrv drv;
+static struct vqd vq = { .size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
+			 .used = USED_GPA };
+static uint16_t used_seen;
 static char image[] = "/tmp/vmk-test-blk-XXXXXX";
 static int image_fd = -1;
 
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
 static uint32_t rd(uint64_t off)
 {
-	uint32_t v = 0;
-	bus_access(&fvm.vm.mmio, base + off, &v, 4, false);
-	return v;
+	return vdrv_rd(&drv, off);
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	bus_access(&fvm.vm.mmio, base + off, &v, 4, true);
-}
-
-static void put16(uint64_t gpa, uint16_t v)
-{
-	memcpy(fvm.ram + gpa, &v, 2);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-	uint16_t v;
-	memcpy(&v, fvm.ram + gpa, 2);
-	return v;
-}
-
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-	memcpy(&v, fvm.ram + gpa, 4);
-	return v;
+	vdrv_wr(&drv, off, v);
 }
 
 static uint64_t irqs(void)
@@ -89,25 +65,15 @@ static uint64_t irqs(void)
 
 static void handshake(uint64_t features)
 {
-	avail_idx = next_desc = used_seen = 0;
+	vqd_reset(&vq);
+	used_seen = 0;
 	memset(fvm.ram, 0, 0x4000);
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK);
+	vdrv_negotiate(&drv, features);
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
 	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
 	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	vdrv_setup_queue(&drv, 0, &vq);
+	vdrv_driver_ok(&drv);
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
@@ -116,34 +82,17 @@ static const uint64_t std_features = VIRTIO_BIT(VIRTIO_F_VERSION_1) |
 	VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
 
 /* Writes a chain of n segments, makes it available and kicks queue 0. */
-static void submit(const struct seg *s, unsigned int n)
+static void submit(const struct vqd_seg *s, unsigned int n)
 {
-	uint16_t head = next_desc;
-
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t d = next_desc;
-		uint8_t *p = fvm.ram + DESC_GPA + 16 * d;
-		uint16_t flags = (s[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-		next_desc = (next_desc + 1) % QSIZE;
-		memcpy(p, &s[i].gpa, 8);
-		memcpy(p + 8, &s[i].len, 4);
-		memcpy(p + 12, &flags, 2);
-		memcpy(p + 14, &next_desc, 2);
-	}
-	put16(AVAIL_GPA + 4 + 2 * (avail_idx % QSIZE), head);
-	avail_idx++;
-	put16(AVAIL_GPA + 2, avail_idx);
+	vqd_publish(&vq, vqd_put_chain(&vq, s, n));
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
 /* The used length of the next used entry (which must exist). */
 static uint32_t take_used(void)
 {
-	assert_int_equal(get16(USED_GPA + 2), (uint16_t)(used_seen + 1));
-	uint32_t len = get32(USED_GPA + 4 + 8 * (used_seen % QSIZE) + 4);
-	used_seen++;
-	return len;
+	assert_int_equal(vqd_used_idx(&vq), (uint16_t)(used_seen + 1));
+	return vqd_used_len(&vq, used_seen++);
 }
 
 static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
@@ -158,7 +107,7 @@ static void put_hdr(uint64_t gpa, uint32_t type, uint64_t sector)
 static uint8_t request(uint32_t type, uint64_t sector, uint32_t len,
 		       bool data_write, uint32_t *used)
 {
-	struct seg s[3] = {
+	struct vqd_seg s[3] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, len, data_write },
 		{ STATUS_GPA, 1, true },
@@ -168,7 +117,7 @@ static uint8_t request(uint32_t type, uint64_t sector, uint32_t len,
 	if (len)
 		submit(s, 3);
 	else
-		submit((struct seg[]){ s[0], s[2] }, 2);
+		submit((struct vqd_seg[]){ s[0], s[2] }, 2);
 	*used = take_used();
 	return fvm.ram[STATUS_GPA];
 }
@@ -182,14 +131,11 @@ static uint8_t file_byte(uint64_t off)
 
 static uint64_t stat_of(const char *name)
 {
-	struct stat_counter st[VIRTIO_MAX_STATS];
-	unsigned int n = virtio_mmio_stats(virtio_mmio_get(0), st, VIRTIO_MAX_STATS);
+	uint64_t v = 0;
 
-	for (unsigned int i = 0; i < n; i++)
-		if (strcmp(st[i].name, name) == 0)
-			return st[i].value;
-	fail_msg("no stat %s", name);
-	return 0;
+	if (virtio_stat(virtio_mmio_get(0), name, &v) < 0)
+		fail_msg("no stat %s", name);
+	return v;
 }
 
 /* ---- fixtures ---- */
@@ -209,7 +155,7 @@ static int make_vm(bool readonly)
 		assert_int_equal(write(image_fd, sector, sizeof(sector)), 512);
 	}
 	assert_int_equal(virtio_blk_init(&fvm.vm, &disk, err, sizeof(err)), 0);
-	base = virtio_mmio_base(virtio_mmio_get(0));
+	drv.base = virtio_mmio_base(virtio_mmio_get(0));
 	return 0;
 }
 
@@ -250,11 +196,11 @@ static void test_config(void **state)
 	assert_true(f & (1u << VIRTIO_BLK_F_BLK_SIZE));
 	assert_true(f & (1u << VIRTIO_BLK_F_FLUSH));
 	assert_false(f & (1u << VIRTIO_BLK_F_RO));
-	bus_access(&fvm.vm.mmio, base + 0x100, &cap, 8, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x100, &cap, 8, false);
 	assert_int_equal(cap, SECTORS);
-	bus_access(&fvm.vm.mmio, base + 0x100 + 12, &v, 4, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x100 + 12, &v, 4, false);
 	assert_int_equal(v, 254);
-	bus_access(&fvm.vm.mmio, base + 0x100 + 20, &v, 4, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x100 + 20, &v, 4, false);
 	assert_int_equal(v, 512);
 }
 
@@ -283,7 +229,7 @@ static void test_read_other_layouts(void **state)
 {
 	(void)state;
 	/* header split in two; data and status share one buffer */
-	struct seg s[3] = {
+	struct vqd_seg s[3] = {
 		{ HDR_GPA, 10, false },
 		{ HDR_GPA + 10, 6, false },
 		{ DATA_GPA, 513, true },
@@ -298,7 +244,7 @@ static void test_read_other_layouts(void **state)
 	assert_int_equal(fvm.ram[DATA_GPA + 512], VIRTIO_BLK_S_OK);
 
 	/* data scattered over three buffers, one spanning a sector boundary */
-	struct seg t[5] = {
+	struct vqd_seg t[5] = {
 		{ HDR_GPA, 16, false },
 		{ DATA_GPA, 100, true },
 		{ DATA_GPA + 0x1000, 700, true },
@@ -334,7 +280,7 @@ static void test_write(void **state)
 	/* header and data in one readable buffer */
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 9);
 	memset(fvm.ram + HDR_GPA + 16, 0xcd, 512);
-	struct seg s[2] = { { HDR_GPA, 16 + 512, false }, { STATUS_GPA, 1, true } };
+	struct vqd_seg s[2] = { { HDR_GPA, 16 + 512, false }, { STATUS_GPA, 1, true } };
 	submit(s, 2);
 	assert_int_equal(take_used(), 1);
 	assert_int_equal(fvm.ram[STATUS_GPA], VIRTIO_BLK_S_OK);
@@ -396,8 +342,8 @@ static void test_malformed(void **state)
 	handshake(std_features);
 	/* header too short */
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
-	struct seg a[3] = { { HDR_GPA, 8, false }, { DATA_GPA, 512, true },
-			    { STATUS_GPA, 1, true } };
+	struct vqd_seg a[3] = { { HDR_GPA, 8, false }, { DATA_GPA, 512, true },
+				{ STATUS_GPA, 1, true } };
 	fvm.ram[STATUS_GPA] = 0xee;
 	submit(a, 3);
 	assert_int_equal(take_used(), 1);
@@ -411,7 +357,7 @@ static void test_malformed(void **state)
 
 	/* no status byte at all: returned with nothing written */
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_OUT, 0);
-	struct seg b[2] = { { HDR_GPA, 16, false }, { DATA_GPA, 512, false } };
+	struct vqd_seg b[2] = { { HDR_GPA, 16, false }, { DATA_GPA, 512, false } };
 	submit(b, 2);
 	assert_int_equal(take_used(), 0);
 	assert_int_equal(file_byte(0), 1);
@@ -449,21 +395,20 @@ static void test_broken_queue_and_reset(void **state)
 	handshake(std_features);
 	/* a data buffer outside guest RAM breaks the queue */
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 0);
-	struct seg s[3] = { { HDR_GPA, 16, false }, { RAM_SIZE - 256, 512, true },
-			    { STATUS_GPA, 1, true } };
+	struct vqd_seg s[3] = { { HDR_GPA, 16, false }, { RAM_SIZE - 256, 512, true },
+				{ STATUS_GPA, 1, true } };
 	submit(s, 3);
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_true(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	assert_int_equal(get16(USED_GPA + 2), 0);
+	assert_int_equal(vqd_used_idx(&vq), 0);
 	assert_int_equal(irqs(), 1);
 
 	/* stopped until reset: a good request is not served */
-	avail_idx = 0;
-	next_desc = 0;
+	vqd_reset(&vq);
 	put_hdr(HDR_GPA, VIRTIO_BLK_T_IN, 1);
-	submit((struct seg[]){ { HDR_GPA, 16, false }, { DATA_GPA, 512, true },
-			       { STATUS_GPA, 1, true } }, 3);
-	assert_int_equal(get16(USED_GPA + 2), 0);
+	submit((struct vqd_seg[]){ { HDR_GPA, 16, false }, { DATA_GPA, 512, true },
+				   { STATUS_GPA, 1, true } }, 3);
+	assert_int_equal(vqd_used_idx(&vq), 0);
 
 	/* reset and renegotiate: works again */
 	wr(VIRTIO_MMIO_STATUS, 0);

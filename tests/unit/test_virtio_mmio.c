@@ -23,6 +23,7 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "virtq_driver.h"
 
 #define RAM_SIZE (1u << 20)
 #define DESC_GPA 0x1000
@@ -103,33 +104,20 @@ static const struct virtio_device_ops fake_ops = {
 	.reset = fake_reset,
 };
 
-/* ---- driver side ---- */
+/* ---- driver side (../support/virtq_driver.h) ---- */
 
-static uint64_t base;
-static uint16_t avail_idx;
+static struct vdrv drv;
+static struct vqd vq = { .size = QSIZE, .desc = DESC_GPA, .avail = AVAIL_GPA,
+			 .used = USED_GPA };
 
 static uint32_t rd(uint64_t off)
 {
-	uint32_t v = 0xdeadbeef;
-	assert_true(bus_access(&fvm.vm.mmio, base + off, &v, 4, false));
-	return v;
+	return vdrv_rd(&drv, off);
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	assert_true(bus_access(&fvm.vm.mmio, base + off, &v, 4, true));
-}
-
-static void put16(uint64_t gpa, uint16_t v)
-{
-	memcpy(fvm.ram + gpa, &v, 2);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-	uint16_t v;
-	memcpy(&v, fvm.ram + gpa, 2);
-	return v;
+	vdrv_wr(&drv, off, v);
 }
 
 /* Interrupts raised since the last call. */
@@ -145,40 +133,24 @@ static uint64_t irq_count(void)
 	return fake_vm_irqfd_count(0);
 }
 
+/* Queue q from a driver that had not set it up: descriptors at desc. */
 static void setup_queue(unsigned int q, uint64_t desc)
 {
+	struct vqd at = vq;
+
+	at.desc = desc;
 	wr(VIRTIO_MMIO_QUEUE_SEL, q);
 	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-static void negotiate(uint64_t features)
-{
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK);
+	vdrv_setup_queue(&drv, q, &at);
 }
 
 /* Full handshake with queue 0 live; returns the status read back. */
 static uint32_t handshake(uint64_t features)
 {
-	negotiate(features);
+	vdrv_negotiate(&drv, features);
 	setup_queue(0, DESC_GPA);
-	avail_idx = 0;
-	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	vqd_reset(&vq);
+	vdrv_driver_ok(&drv);
 	fdev.notifies = 0;      /* activation polls every live queue once */
 	return rd(VIRTIO_MMIO_STATUS);
 }
@@ -186,17 +158,8 @@ static uint32_t handshake(uint64_t features)
 /* One descriptor (writable, len bytes) made available on queue 0. */
 static void add_buffer(uint16_t desc, uint32_t len)
 {
-	uint8_t *d = fvm.ram + DESC_GPA + 16 * desc;
-	uint64_t addr = DATA_GPA + 0x1000 * desc;
-	uint16_t flags = VIRTQ_DESC_F_WRITE, next = 0;
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-	put16(AVAIL_GPA + 4 + 2 * (avail_idx % QSIZE), desc);
-	avail_idx++;
-	put16(AVAIL_GPA + 2, avail_idx);
+	vqd_put_desc(DESC_GPA, desc, DATA_GPA + 0x1000 * desc, len, VIRTQ_DESC_F_WRITE, 0);
+	vqd_publish(&vq, desc);
 }
 
 /* ---- fixtures ---- */
@@ -211,7 +174,7 @@ static int setup(void **state)
 	fdev.config[7] = 0x77;
 	fdev.t = virtio_mmio_create(&fvm.vm, &fake_ops, &fdev);
 	assert_non_null(fdev.t);
-	base = virtio_mmio_base(fdev.t);
+	drv.base = virtio_mmio_base(fdev.t);
 	return 0;
 }
 
@@ -240,7 +203,7 @@ static int teardown(void **state)
 static void test_identity(void **state)
 {
 	(void)state;
-	assert_int_equal(base, VM_VIRTIO_MMIO_BASE);
+	assert_int_equal(drv.base, VM_VIRTIO_MMIO_BASE);
 	assert_int_equal(virtio_mmio_irq(fdev.t), 5);
 	assert_int_equal(fvm.vm.mmio.nr_ranges, 1);
 	assert_int_equal(fvm.vm.mmio.range[0].len, 0x1000);
@@ -271,13 +234,13 @@ static void test_features_ok_checks(void **state)
 {
 	(void)state;
 	/* no VERSION_1: FEATURES_OK does not stick */
-	negotiate(VIRTIO_BIT(0));
+	vdrv_negotiate(&drv, VIRTIO_BIT(0));
 	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
 	/* a bit we never offered */
-	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
+	vdrv_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(3));
 	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
 	/* a subset of the offer */
-	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(5));
+	vdrv_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(5));
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
 	assert_int_equal(virtio_mmio_features(fdev.t),
 			 VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(5));
@@ -294,7 +257,7 @@ static void test_features_ok_checks(void **state)
 static void test_driver_ok_needs_features_ok(void **state)
 {
 	(void)state;
-	negotiate(VIRTIO_BIT(0));       /* refused */
+	vdrv_negotiate(&drv, VIRTIO_BIT(0));       /* refused */
 	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
 	assert_int_equal(fdev.activates, 0);
 }
@@ -306,15 +269,15 @@ static void test_access_width(void **state)
 	uint8_t b = VIRTIO_STATUS_ACKNOWLEDGE;
 	uint64_t q = ~0ull;
 
-	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &h, 2, false);
+	bus_access(&fvm.vm.mmio, drv.base + VIRTIO_MMIO_MAGIC_VALUE, &h, 2, false);
 	assert_int_equal(h, 0);
-	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_MAGIC_VALUE, &q, 8, false);
+	bus_access(&fvm.vm.mmio, drv.base + VIRTIO_MMIO_MAGIC_VALUE, &q, 8, false);
 	assert_int_equal(q, 0);
-	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_STATUS, &b, 1, true);
+	bus_access(&fvm.vm.mmio, drv.base + VIRTIO_MMIO_STATUS, &b, 1, true);
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS), 0);
 	/* misaligned 4-byte access */
 	uint32_t v = 0x1234;
-	bus_access(&fvm.vm.mmio, base + VIRTIO_MMIO_STATUS + 1, &v, 4, false);
+	bus_access(&fvm.vm.mmio, drv.base + VIRTIO_MMIO_STATUS + 1, &v, 4, false);
 	assert_int_equal(v, 0);
 }
 
@@ -325,22 +288,22 @@ static void test_config_space(void **state)
 	uint8_t b = 0;
 	uint64_t q = 0;
 
-	bus_access(&fvm.vm.mmio, base + 0x100, &v, 4, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x100, &v, 4, false);
 	assert_int_equal(v, 0x11);
-	bus_access(&fvm.vm.mmio, base + 0x107, &b, 1, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x107, &b, 1, false);
 	assert_int_equal(b, 0x77);
-	bus_access(&fvm.vm.mmio, base + 0x100, &q, 8, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x100, &q, 8, false);
 	assert_int_equal(q, 0x7700000000000011ull);
 	/* past the end of config space: reads 0, writes dropped */
 	v = 0xffffffff;
-	bus_access(&fvm.vm.mmio, base + 0x106, &v, 4, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0x106, &v, 4, false);
 	assert_int_equal(v, 0);
-	bus_access(&fvm.vm.mmio, base + 0xffc, &v, 4, false);
+	bus_access(&fvm.vm.mmio, drv.base + 0xffc, &v, 4, false);
 	assert_int_equal(v, 0);
 	v = 0xabcd;
-	bus_access(&fvm.vm.mmio, base + 0x106, &v, 4, true);
+	bus_access(&fvm.vm.mmio, drv.base + 0x106, &v, 4, true);
 	assert_int_equal(fdev.last_config_write, 0);
-	bus_access(&fvm.vm.mmio, base + 0x102, &v, 2, true);
+	bus_access(&fvm.vm.mmio, drv.base + 0x102, &v, 2, true);
 	assert_int_equal(fdev.last_config_write, 0xabcd);
 	assert_int_equal(rd(VIRTIO_MMIO_CONFIG_GENERATION), 0);
 }
@@ -382,7 +345,7 @@ static void test_queue_registers(void **state)
 static void test_bad_ring_address(void **state)
 {
 	(void)state;
-	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	vdrv_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(1, RAM_SIZE - 8);   /* descriptor table past RAM */
 	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 0);
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
@@ -421,9 +384,9 @@ static void bad_chain_reset_loop(void)
 {
 	for (int i = 0; i < 1000; i++) {
 		handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
-		avail_idx = 0;
+		vqd_reset(&vq);
 		add_buffer(0, 128);
-		put16(AVAIL_GPA + 4, QSIZE + 1);        /* head out of range */
+		guest_put16(AVAIL_GPA + 4, QSIZE + 1);        /* head out of range */
 		wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	}
 }
@@ -436,7 +399,7 @@ static void bad_chain_reset_loop(void)
 static void test_warnings_rate_limited(void **state)
 {
 	(void)state;
-	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	vdrv_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(0, RAM_SIZE - 8);   /* descriptor table past RAM */
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	/* that was the first warning (and its needs-reset line) of 10 */
@@ -457,17 +420,17 @@ static void test_notify_and_interrupt(void **state)
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(fdev.notifies, 1);
 	assert_int_equal(fdev.chains, 2);
-	assert_int_equal(get16(USED_GPA + 2), 2);
+	assert_int_equal(guest_get16(USED_GPA + 2), 2);
 	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 	assert_int_equal(irq_count(), 1);
 	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 	assert_int_equal(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 
 	/* NO_INTERRUPT: used entries but no interrupt */
-	put16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	guest_put16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	add_buffer(2, 32);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	assert_int_equal(get16(USED_GPA + 2), 3);
+	assert_int_equal(guest_get16(USED_GPA + 2), 3);
 	assert_int_equal(irq_count(), 0);
 
 	/* a queue that is not ready, or out of range: no callback */
@@ -490,7 +453,7 @@ static void test_event_idx(void **state)
 	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX));
 	assert_true(virtio_mmio_queue(fdev.t, 0)->event_idx);
 	/* used_event = 1: interrupt only once used idx passes 1 */
-	put16(AVAIL_GPA + 4 + 2 * QSIZE, 1);
+	guest_put16(AVAIL_GPA + 4 + 2 * QSIZE, 1);
 	add_buffer(0, 16);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(irq_count(), 1);       /* first one always */
@@ -501,15 +464,15 @@ static void test_event_idx(void **state)
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(irq_count(), 0);
 	/* device asks for the next kick through avail_event */
-	assert_int_equal(get16(USED_GPA + 4 + 8 * QSIZE), 3);
+	assert_int_equal(guest_get16(USED_GPA + 4 + 8 * QSIZE), 3);
 }
 
 static void test_notify_before_driver_ok(void **state)
 {
 	(void)state;
-	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	vdrv_negotiate(&drv, VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(0, DESC_GPA);
-	avail_idx = 0;
+	vqd_reset(&vq);
 	add_buffer(0, 16);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(fdev.chains, 0);
@@ -523,7 +486,7 @@ static void test_broken_queue_needs_reset(void **state)
 	(void)state;
 	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	/* avail idx jumps by more than the queue size */
-	put16(AVAIL_GPA + 2, QSIZE + 5);
+	guest_put16(AVAIL_GPA + 2, QSIZE + 5);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	uint32_t st = rd(VIRTIO_MMIO_STATUS);
 	assert_true(st & VIRTIO_STATUS_NEEDS_RESET);
@@ -548,13 +511,13 @@ static void test_broken_queue_needs_reset(void **state)
 	assert_int_equal(virtio_mmio_features(fdev.t), 0);
 
 	memset(fvm.ram + USED_GPA, 0, 0x1000);
-	put16(AVAIL_GPA + 2, 0);
+	guest_put16(AVAIL_GPA + 2, 0);
 	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	assert_false(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	add_buffer(3, 16);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(fdev.chains, 1);
-	assert_int_equal(get16(USED_GPA + 2), 1);
+	assert_int_equal(guest_get16(USED_GPA + 2), 1);
 	assert_int_equal(fdev.activates, 2);
 }
 
@@ -564,8 +527,7 @@ static void test_descriptor_loop(void **state)
 	handshake(VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	add_buffer(0, 16);
 	/* descriptor 0 chains to itself */
-	uint16_t flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
-	memcpy(fvm.ram + DESC_GPA + 12, &flags, 2);
+	guest_put16(DESC_GPA + 12, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_true(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(fdev.chains, 0);

@@ -42,6 +42,7 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "virtq_driver.h"
 
 #define RAM_SIZE (1u << 20)
 #define QSIZE 256
@@ -96,7 +97,7 @@ ssize_t __wrap_readv(int fd, const struct iovec *iov, int cnt)
 
 /* ---- the other vCPU ---- */
 
-static void publish(unsigned int q, uint16_t head);
+static struct vqd vq[2];        /* the driver's rx and tx queues */
 
 /* while refeed > 0, each buffer the device resolves re-posts refeed_head */
 static unsigned int refeed, refeed_q;
@@ -109,7 +110,7 @@ void *__wrap_gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 {
 	if (refeed > 0) {
 		refeed--;
-		publish(refeed_q, refeed_head);
+		vqd_publish(&vq[refeed_q], refeed_head);
 	}
 	return __real_gmem_ptr(m, gpa, len);
 }
@@ -118,7 +119,7 @@ void *__wrap_gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 static void keep_feeding(unsigned int q, uint16_t head, unsigned int more)
 {
 	for (unsigned int i = 0; i < QSIZE; i++)
-		publish(q, head);
+		vqd_publish(&vq[q], head);
 	refeed_q = q;
 	refeed_head = head;
 	refeed = more;
@@ -158,108 +159,43 @@ static void io_event(uint32_t events)
 	ev_fn(ev_opaque, events);
 }
 
-/* ---- driver side ---- */
+/* ---- driver side (../support/virtq_driver.h) ---- */
 
 static struct virtio_mmio *t;
-static uint64_t base;
-static uint16_t avail_idx[2];
+static struct vdrv drv;
 
 static uint32_t rd(uint64_t off)
 {
-	uint32_t v = 0;
-	bus_access(&fvm.vm.mmio, base + off, &v, 4, false);
-	return v;
+	return vdrv_rd(&drv, off);
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	bus_access(&fvm.vm.mmio, base + off, &v, 4, true);
-}
-
-static volatile uint16_t *idx_ptr(uint64_t gpa)
-{
-	return (volatile uint16_t *)(fvm.ram + gpa);
-}
-
-static uint16_t used_idx(unsigned int q)
-{
-	return __atomic_load_n(idx_ptr(USED_GPA(q) + 2), __ATOMIC_ACQUIRE);
-}
-
-static uint32_t used_id(unsigned int q, uint16_t i)
-{
-	uint32_t v;
-	memcpy(&v, fvm.ram + USED_GPA(q) + 4 + 8 * (i % QSIZE), 4);
-	return v;
-}
-
-static uint32_t used_len(unsigned int q, uint16_t i)
-{
-	uint32_t v;
-	memcpy(&v, fvm.ram + USED_GPA(q) + 8 + 8 * (i % QSIZE), 4);
-	return v;
-}
-
-static void put_desc(unsigned int q, uint16_t i, uint64_t addr, uint32_t len,
-		     uint16_t flags)
-{
-	uint8_t *d = fvm.ram + DESC_GPA(q) + 16 * i;
-	uint16_t next = 0;
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-/* makes descriptor head available on queue q (no kick) */
-static void publish(unsigned int q, uint16_t head)
-{
-	memcpy(fvm.ram + AVAIL_GPA(q) + 4 + 2 * (avail_idx[q] % QSIZE), &head, 2);
-	avail_idx[q]++;
-	__atomic_store_n(idx_ptr(AVAIL_GPA(q) + 2), avail_idx[q], __ATOMIC_RELEASE);
+	vdrv_wr(&drv, off, v);
 }
 
 static void setup_queue(unsigned int q)
 {
-	wr(VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA(q));
-	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL_GPA(q));
-	wr(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED_GPA(q));
-	wr(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	vdrv_setup_queue(&drv, q, &vq[q]);
 	assert_int_equal(rd(VIRTIO_MMIO_QUEUE_READY), 1);
 }
 
 static void handshake(uint64_t features)
 {
-	features |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK);
+	vdrv_negotiate(&drv, features | VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	setup_queue(RXQ);
 	setup_queue(TXQ);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	vdrv_driver_ok(&drv);
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 static uint64_t stat(const char *name)
 {
-	struct stat_counter st[VIRTIO_MAX_STATS];
-	unsigned int n = virtio_mmio_stats(t, st, VIRTIO_MAX_STATS);
-	for (unsigned int i = 0; i < n; i++)
-		if (strcmp(st[i].name, name) == 0)
-			return st[i].value;
-	fail_msg("no counter %s", name);
-	return 0;
+	uint64_t v = 0;
+
+	if (virtio_stat(t, name, &v) < 0)
+		fail_msg("no counter %s", name);
+	return v;
 }
 
 /* the host sends a frame of len bytes (virtio-net header included) */
@@ -286,12 +222,14 @@ static int setup(void **state)
 	fvm.irqfd_max = 0;              /* interrupts are pulses */
 	ev_fn = NULL;
 	ev_events = 0;
-	avail_idx[0] = avail_idx[1] = 0;
+	for (unsigned int q = 0; q < 2; q++)
+		vq[q] = (struct vqd){ .size = QSIZE, .desc = DESC_GPA(q),
+				      .avail = AVAIL_GPA(q), .used = USED_GPA(q) };
 	refeed = 0;
 	assert_int_equal(virtio_net_init(&fvm.vm, &nic, err, sizeof(err)), 0);
 	t = virtio_mmio_get(0);
 	assert_non_null(t);
-	base = virtio_mmio_base(t);
+	drv.base = virtio_mmio_base(t);
 	return 0;
 }
 
@@ -315,23 +253,23 @@ static void test_rx_tx_basic(void **state)
 	handshake(0);
 	assert_true(ev_events & EPOLLIN);
 	/* rx: one 2 KiB buffer, one 100-byte frame */
-	put_desc(RXQ, 0, BUF_GPA, 2048, VIRTQ_DESC_F_WRITE);
-	publish(RXQ, 0);
+	vqd_put_desc(vq[RXQ].desc, 0, BUF_GPA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	vqd_publish(&vq[RXQ], 0);
 	inject(HDR + 100, 0xab);
 	io_event(EPOLLIN);
-	assert_int_equal(used_idx(RXQ), 1);
-	assert_int_equal(used_id(RXQ, 0), 0);
-	assert_int_equal(used_len(RXQ, 0), HDR + 100);
+	assert_int_equal(vqd_used_idx(&vq[RXQ]), 1);
+	assert_int_equal(vqd_used_id(&vq[RXQ], 0), 0);
+	assert_int_equal(vqd_used_len(&vq[RXQ], 0), HDR + 100);
 	assert_int_equal(fvm.ram[BUF_GPA + 10], 1);          /* num_buffers */
 	assert_int_equal(fvm.ram[BUF_GPA + HDR + 99], 0xab);
 	/* tx: one frame in one descriptor */
 	memset(fvm.ram + BUF_GPA + 0x10000, 0x5a, sizeof(frame));
 	memset(fvm.ram + BUF_GPA + 0x10000, 0, HDR);
-	put_desc(TXQ, 3, BUF_GPA + 0x10000, sizeof(frame), 0);
-	publish(TXQ, 3);
+	vqd_put_desc(vq[TXQ].desc, 3, BUF_GPA + 0x10000, sizeof(frame), 0, 0);
+	vqd_publish(&vq[TXQ], 3);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
-	assert_int_equal(used_idx(TXQ), 1);
-	assert_int_equal(used_id(TXQ, 0), 3);
+	assert_int_equal(vqd_used_idx(&vq[TXQ]), 1);
+	assert_int_equal(vqd_used_id(&vq[TXQ], 0), 3);
 	assert_int_equal(recv(peer_fd, frame, sizeof(frame), MSG_DONTWAIT),
 			 (ssize_t)sizeof(frame));
 	assert_int_equal(frame[HDR], 0x5a);
@@ -348,20 +286,20 @@ static void test_rx_frame_longer_than_overflow(void **state)
 	(void)state;
 	handshake(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
 	for (uint16_t i = 0; i < 64; i++) {
-		put_desc(RXQ, i, BUF_GPA + 2048u * i, 2048, VIRTQ_DESC_F_WRITE);
-		publish(RXQ, i);
+		vqd_put_desc(vq[RXQ].desc, i, BUF_GPA + 2048u * i, 2048, VIRTQ_DESC_F_WRITE, 0);
+		vqd_publish(&vq[RXQ], i);
 	}
 	/* 2 KiB held + 64.5 KiB overflow + 4 KiB more: the 60 chains left
 	 * could take the rest, but the rest is not there to give */
 	inject(2048 + 65536 + 1024 + 4096, 0xcd);
 	io_event(EPOLLIN);
-	assert_int_equal(used_idx(RXQ), 0);
+	assert_int_equal(vqd_used_idx(&vq[RXQ]), 0);
 	assert_int_equal(stat("rx_drops"), 1);
 	assert_int_equal(stat("rx_frames"), 0);
 	/* a frame that fits still goes through */
 	inject(HDR + 1000, 0xee);
 	io_event(EPOLLIN);
-	assert_int_equal(used_idx(RXQ), 1);
+	assert_int_equal(vqd_used_idx(&vq[RXQ]), 1);
 	assert_int_equal(stat("rx_frames"), 1);
 }
 
@@ -374,25 +312,25 @@ static void test_rx_held_chain_dropped_on_queue_reset(void **state)
 {
 	(void)state;
 	handshake(0);
-	put_desc(RXQ, 5, BUF_GPA, 2048, VIRTQ_DESC_F_WRITE);
-	publish(RXQ, 5);
+	vqd_put_desc(vq[RXQ].desc, 5, BUF_GPA, 2048, VIRTQ_DESC_F_WRITE, 0);
+	vqd_publish(&vq[RXQ], 5);
 	io_event(EPOLLIN);              /* takes the chain; no frame yet */
-	assert_int_equal(used_idx(RXQ), 0);
+	assert_int_equal(vqd_used_idx(&vq[RXQ]), 0);
 
 	wr(VIRTIO_MMIO_QUEUE_SEL, RXQ);
 	wr(VIRTIO_MMIO_QUEUE_READY, 0);
 	memset(fvm.ram + AVAIL_GPA(RXQ), 0, 0x2000);
 	memset(fvm.ram + USED_GPA(RXQ), 0, 0x1000);
-	avail_idx[RXQ] = 0;
+	vqd_reset(&vq[RXQ]);
 	setup_queue(RXQ);
-	put_desc(RXQ, 7, BUF_GPA + 0x8000, 2048, VIRTQ_DESC_F_WRITE);
-	publish(RXQ, 7);
+	vqd_put_desc(vq[RXQ].desc, 7, BUF_GPA + 0x8000, 2048, VIRTQ_DESC_F_WRITE, 0);
+	vqd_publish(&vq[RXQ], 7);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
 
 	inject(HDR + 64, 0x77);
 	io_event(EPOLLIN);
-	assert_int_equal(used_idx(RXQ), 1);
-	assert_int_equal(used_id(RXQ, 0), 7);
+	assert_int_equal(vqd_used_idx(&vq[RXQ]), 1);
+	assert_int_equal(vqd_used_id(&vq[RXQ], 0), 7);
 	assert_int_equal(fvm.ram[BUF_GPA + 0x8000 + HDR], 0x77);
 	assert_int_equal(fvm.ram[BUF_GPA + HDR], 0);        /* old buffer untouched */
 }
@@ -409,7 +347,7 @@ static void test_rx_small_chains_bounded(void **state)
 			setup(state);
 		}
 		handshake(mrg ? VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) : 0);
-		put_desc(RXQ, 0, BUF_GPA, 4, VIRTQ_DESC_F_WRITE);
+		vqd_put_desc(vq[RXQ].desc, 0, BUF_GPA, 4, VIRTQ_DESC_F_WRITE, 0);
 		inject(HDR + 64, 0x11);
 		keep_feeding(RXQ, 0, 100000);
 		io_event(EPOLLIN);
@@ -431,7 +369,7 @@ static void test_rx_small_chains_bounded(void **state)
 static void put_tx_frame(uint16_t head)
 {
 	memset(fvm.ram + BUF_GPA, 0, HDR + 60);
-	put_desc(TXQ, head, BUF_GPA, HDR + 60, 0);
+	vqd_put_desc(vq[TXQ].desc, head, BUF_GPA, HDR + 60, 0, 0);
 }
 
 static void test_tx_budget(void **state)
@@ -444,7 +382,7 @@ static void test_tx_budget(void **state)
 	keep_feeding(TXQ, 9, 10000);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, TXQ);
 	/* one ring's worth, then back to the guest */
-	assert_int_equal(used_idx(TXQ), QSIZE);
+	assert_int_equal(vqd_used_idx(&vq[TXQ]), QSIZE);
 	assert_int_equal(refeed, 10000 - QSIZE);
 	assert_true(ev_events & EPOLLOUT);
 	assert_true(ev_events & EPOLLIN);       /* rx watching unchanged */
@@ -457,9 +395,9 @@ static void test_tx_budget(void **state)
 	}
 	assert_false(ev_events & EPOLLOUT);
 	assert_int_equal(refeed, 0);
-	assert_int_equal(avail_idx[TXQ], QSIZE + 10000);
-	assert_int_equal(used_idx(TXQ), avail_idx[TXQ]);
-	assert_int_equal(stat("tx_frames") + stat("tx_drops"), avail_idx[TXQ]);
+	assert_int_equal(vq[TXQ].avail_idx, QSIZE + 10000);
+	assert_int_equal(vqd_used_idx(&vq[TXQ]), vq[TXQ].avail_idx);
+	assert_int_equal(stat("tx_frames") + stat("tx_drops"), vq[TXQ].avail_idx);
 	assert_int_equal(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 

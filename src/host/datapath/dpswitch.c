@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "datapath.h"
+#include "vmmac.h"
 
 #define MAX_PORTS 16
 
@@ -57,21 +58,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4],
-		   &v[5]) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++) {
-		if (v[i] > 0xff)
-			return -1;
-		mac[i] = (uint8_t)v[i];
-	}
-	return 0;
 }
 
 /* Splits "NAME@NETNS[=MAC]" in place. */
@@ -119,7 +105,7 @@ static int add_tap(struct rig *r, char *spec)
 	int fd = dp_tap_open(name, netns, err, sizeof(err));
 	if (fd < 0)
 		return fprintf(stderr, "vmk-dpswitch: %s\n", err), -1;
-	if (macs && (parse_mac(macs, mac) < 0 || dp_tap_set_mac(fd, mac) < 0))
+	if (macs && (vmx_mac_parse(macs, mac) < 0 || dp_tap_set_mac(fd, mac) < 0))
 		return fprintf(stderr, "vmk-dpswitch: bad MAC '%s'\n", macs), -1;
 	if (!macs && dp_tap_get_mac(fd, mac) < 0)
 		return fprintf(stderr, "vmk-dpswitch: cannot read %s's MAC\n", name), -1;
@@ -170,7 +156,7 @@ static int add_vhost(struct rig *r, char *spec, unsigned n)
 		return fprintf(stderr, "vmk-dpswitch: bad --vhost '%s'\n", spec), -1;
 	*eq = 0;
 	if (at) {
-		if (parse_mac(at + 1, mac) < 0)
+		if (vmx_mac_parse(at + 1, mac) < 0)
 			return fprintf(stderr, "vmk-dpswitch: bad MAC '%s'\n", at + 1), -1;
 		*at = 0;
 	}
@@ -374,7 +360,7 @@ static void parse(int argc, char **argv, struct run_cfg *c, struct blast_cfg *b)
 		case 'n': b->netns = optarg; break;
 		case 'd': b->dev = optarg; break;
 		case 'D':
-			if (parse_mac(optarg, b->dst) < 0)
+			if (vmx_mac_parse(optarg, b->dst) < 0)
 				usage();
 			break;
 		case 'z': b->size = (unsigned)atoi(optarg); break;

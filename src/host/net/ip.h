@@ -32,8 +32,7 @@ void netstack_register(void);
 void vmknic_register(void);
 void vmknic_ip_register(void);
 void vmknic_tag_register(void);
-void route_register(void);	/* and route6.c's */
-void route6_register(void);
+void route_register(void);
 
 #define VMKNIC_IPV6_MAX 16
 #define PORTGROUP_NAME_LEN 64
@@ -90,12 +89,11 @@ bool netstack_ipv6_enabled(const char *name);
  * (those stacks then carry the service).  0, or -1 on a store error. */
 int tags_stack_joined(long long vmknic, const char *netstack);
 
-/* Routes (route.c): re-adds the stack's routes the kernel lacks and
- * removes ours it has but the store does not; failures are logged.
- * Returns the number of routes that could not be set. */
+/* Routes (route.c): re-adds the stack's routes (IPv4, and IPv6 where it
+ * is on) the kernel lacks and removes ours it has but the store does
+ * not; failures are logged.  Returns the number of routes that could not
+ * be set. */
 int routes_sync(const char *netstack);
-/* The same for the stack's IPv6 routes (route6.c); routes_sync calls it. */
-int routes6_sync(const char *netstack);
 
 /* Startup and exit (realize.c). */
 int net_realize(const char *instance);
