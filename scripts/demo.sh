@@ -16,6 +16,7 @@ ns=vmkdemo$$
 hostns=vmkdemohost$$
 vmkd_pid=
 cleanup() {
+	set +e	# every step runs, whatever the one before it did
 	[ -n "$vmkd_pid" ] && kill "$vmkd_pid" 2>/dev/null && wait "$vmkd_pid" 2>/dev/null
 	# VMs outlive vmkd by design (it re-adopts them): stop the demo's own.
 	pkill -KILL -f -- "$tmp/host/" 2>/dev/null || true

@@ -8,8 +8,9 @@
  * host in the same transaction as the schema), look at the NICs, start
  * the datapath, build the TCP/IP stacks, VMkernel adapters and routes
  * from the store (net/realize.c), then serve the API on the Unix socket
- * from the event loop.  Stop: close the socket, close the adapters' TAPs
- * (the devices vanish; the stacks' namespaces stay for the next start),
+ * from the event loop.  Stop: close the socket, delete the adapters' TAPs
+ * (in batches: vmknic_rt_shutdown; the stacks' namespaces stay for the
+ * next start),
  * stop the datapath, remove the socket and the pid file.  A kill -9 skips the cleanup and
  * loses nothing: every acknowledged change is committed, the lock dies
  * with the process, and the next start replaces the stale socket.

@@ -227,6 +227,11 @@ class Host:
         subprocess.run(["ip", "netns", "del", self.ns], check=False)
         if self.peer_ns:
             subprocess.run(["ip", "netns", "del", self.peer_ns], check=False)
+        # the namespaces of its TCP/IP stacks outlive vmkd by design
+        prefix = "vmk-%s-" % self.name
+        for ns in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
+            if ns.startswith(prefix):
+                subprocess.run(["ip", "netns", "del", ns], check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

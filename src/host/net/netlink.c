@@ -439,6 +439,10 @@ static void link_attr(const struct nlattr *a, struct nl_link *l)
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
 			link_kind(a, l);
 		break;
+	case IFLA_GROUP:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			l->group = mnl_attr_get_u32(a);
+		break;
 	}
 }
 
@@ -586,6 +590,25 @@ int nl_link_delete(struct nl *nl, int ifindex)
 {
 	struct nlmsghdr *nlh = link_msg(nl, RTM_DELLINK, 0, ifindex);
 	return link_check(nl, request(nl, nlh, NULL, NULL), ifindex, "delete link", "");
+}
+
+int nl_link_set_group(struct nl *nl, int ifindex, uint32_t group)
+{
+	char to[32];
+	struct nlmsghdr *nlh = link_msg(nl, RTM_SETLINK, 0, ifindex);
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	snprintf(to, sizeof(to), " to group %u", group);
+	return link_check(nl, request(nl, nlh, NULL, NULL), ifindex, "move", to);
+}
+
+/* Index 0 and no name: the kernel takes IFLA_GROUP as the selector. */
+int nl_link_delete_group(struct nl *nl, uint32_t group)
+{
+	if (group == 0)
+		return check(nl, -EINVAL, "delete links of group 0: refused");
+	struct nlmsghdr *nlh = link_msg(nl, RTM_DELLINK, 0, 0);
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	return check(nl, request(nl, nlh, NULL, NULL), "delete links of group %u", group);
 }
 
 /* IFLA_LINKINFO { KIND "veth", DATA { VETH_INFO_PEER { ifinfomsg, attrs } } } */

@@ -67,6 +67,7 @@ struct nl_link {
 	unsigned flags;         /* IFF_UP, IFF_RUNNING, IFF_LOWER_UP, ... */
 	uint8_t operstate;      /* IF_OPER_* of <linux/if.h> (RFC 2863) */
 	char kind[16];          /* IFLA_INFO_KIND: "veth", "tun", ...; "" for lo, NICs */
+	uint32_t group;         /* IFLA_GROUP, the netdev group (0: the default) */
 };
 
 int nl_link_get(struct nl *nl, const char *name, struct nl_link *out);
@@ -81,6 +82,14 @@ int nl_link_rename(struct nl *nl, int ifindex, const char *name);
  * (look it up by name).  -EEXIST if the name is taken there. */
 int nl_link_set_netns(struct nl *nl, int ifindex, int netns_fd);
 int nl_link_delete(struct nl *nl, int ifindex);
+/* Puts the link into netdev group `group` (IFLA_GROUP). */
+int nl_link_set_group(struct nl *nl, int ifindex, uint32_t group);
+/* Deletes every link of the namespace in netdev group `group` (> 0) in
+ * one RTM_DELLINK: the kernel unregisters them as one batch, with one
+ * wait for RCU instead of one per link.  All or nothing: -EOPNOTSUPP,
+ * deleting none, if a link of the group cannot be deleted by netlink
+ * (older kernels: TAPs); -ENODEV if the group is empty. */
+int nl_link_delete_group(struct nl *nl, uint32_t group);
 /* A veth pair NAME <-> PEER; the peer is created in namespace
  * peer_netns_fd (< 0: this one).  Deleting either end deletes both. */
 int nl_veth_add(struct nl *nl, const char *name, const char *peer, int peer_netns_fd);

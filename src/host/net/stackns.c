@@ -41,6 +41,7 @@ static struct stackns stacks[STACKS_MAX];
 static int nr_stacks;
 static char prefix[64]; /* "vmk-INSTANCE-" */
 static int host_mnt = -1; /* the mount namespace names live in, if not ours */
+static uint32_t tap_group;
 
 __attribute__((format(printf, 4, 5)))
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
@@ -105,9 +106,25 @@ static void ns_name(const char *stack, char *buf, size_t len)
 	snprintf(buf, len, "%s%s", prefix, stack);
 }
 
+/* FNV-1a of the prefix, folded into [0x10000, 0x7fffffff]. */
+static uint32_t group_of(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return 0x10000u + h % (0x80000000u - 0x10000u);
+}
+
+uint32_t stackns_tap_group(void)
+{
+	return tap_group;
+}
+
 int stackns_init(const char *instance, char *err, size_t errlen)
 {
 	snprintf(prefix, sizeof(prefix), "vmk-%s-", instance);
+	tap_group = group_of(prefix);
 	host_mnt = parent_mounts();
 	if (host_mnt >= 0)
 		vmklog("Netstack", "netstack namespace names are made in the mount namespace "

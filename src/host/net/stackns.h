@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "netlink.h"
 
@@ -32,6 +33,19 @@ struct stackns {
 	int fd;         /* the namespace; -1 for defaultTcpipStack (vmkd's own) */
 	struct nl *nl;  /* netlink inside it */
 };
+
+/*
+ * The netdev group (IFLA_GROUP) of the instance's TAPs: a number derived
+ * from the instance name, in [0x10000, 0x7fffffff] (away from 0, the
+ * kernel's default, and from the small numbers of /etc/iproute2/group),
+ * so that the TAPs of one instance can be deleted as one batch
+ * (nl_link_delete_group).  A group is no claim: anyone may put a device
+ * into it, so a group is deleted only in the instance's own stack
+ * namespaces, after checking that it holds nothing but the instance's
+ * TAPs (vmknic_rt_shutdown), never in vmkd's own.  Valid after
+ * stackns_init.
+ */
+uint32_t stackns_tap_group(void);
 
 /* Opens netlink in vmkd's namespace and registers defaultTcpipStack. */
 int stackns_init(const char *instance, char *err, size_t errlen);

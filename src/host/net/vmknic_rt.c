@@ -420,7 +420,8 @@ static int make_tap(const struct vmknic_cfg *c, const struct stackns *st, const 
 	struct vmknic_tap_cfg tc = {
 		/* down: vmknic_rt_apply sets its sysctls, then brings it up */
 		.name = c->name, .mac = mac, .mtu = (unsigned)c->mtu, .up = false,
-		.home = stackns_home(), .stack = st->nl, .stack_fd = st->fd,
+		.group = stackns_tap_group(), .home = stackns_home(), .stack = st->nl,
+		.stack_fd = st->fd,
 	};
 	return vmknic_tap_create(&tc, tap, err, errlen);
 }
@@ -472,11 +473,73 @@ void vmknic_rt_destroy(const char *name)
 	drop_live(l);
 }
 
+/* ---- stopping ---- */
+
+/* The TAPs of the adapters in stack (every one if NULL), into taps[]. */
+static size_t taps_of(const char *stack, struct vmknic_tap **taps)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nr_lives; i++)
+		if (!stack || strcmp(lives[i].stack, stack) == 0)
+			taps[n++] = &lives[i].tap;
+	return n;
+}
+
+static bool first_of_stack(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(lives[j].stack, lives[i].stack) == 0)
+			return false;
+	return true;
+}
+
+/* One group delete per stack namespace of the instance's that has TAPs.
+ * Never in defaultTcpipStack: that is vmkd's namespace, which it does not
+ * own, and between the check and the delete someone could put a device of
+ * the machine into the group. */
+static void delete_groups(struct vmknic_tap **taps)
+{
+	char err[512];
+
+	for (size_t i = 0; i < nr_lives; i++) {
+		const struct stackns *st = stackns_get(lives[i].stack);
+		if (!st || st->fd < 0 || !first_of_stack(i))
+			continue;
+		size_t n = taps_of(lives[i].stack, taps);
+		if (vmknic_tap_delete_group(st->nl, stackns_tap_group(), taps, n, err,
+					    sizeof(err)) < 0)
+			vmklog_warn("Vmknic", "netstack %s: its TAPs are closed one by one, not "
+				    "deleted as a group: %s", lives[i].stack, err);
+	}
+}
+
+/*
+ * Every adapter is unplugged and its gateway rules dropped, then the TAPs
+ * of each stack namespace are deleted as a group and every fd is closed
+ * (from many threads, for those of defaultTcpipStack and any a group
+ * delete did not take): see vmknic_tap.c for why this is fast.  Before
+ * it, 1,000 adapters took 20 s to stop (docs/benchmarks.md).
+ */
 void vmknic_rt_shutdown(void)
 {
+	struct vmknic_tap **taps = calloc(nr_lives ? nr_lives : 1, sizeof(*taps));
+
 	dhcp_shutdown();
-	while (nr_lives)
-		vmknic_rt_destroy(lives[0].name);
+	for (size_t i = 0; i < nr_lives; i++) {
+		const struct stackns *st = stackns_get(lives[i].stack);
+		switching_detach_vmknic(lives[i].name);
+		if (st)
+			drop_gateway(st->nl, lives[i].name);
+	}
+	if (taps) {
+		delete_groups(taps);
+		vmknic_tap_close_all(taps, taps_of(NULL, taps));
+	}
+	for (size_t i = 0; i < nr_lives; i++)	/* no memory for taps[] */
+		vmknic_tap_close(&lives[i].tap);
+	free(taps);
+	nr_lives = 0;
 	free(lives);
 	lives = NULL;
 	cap_lives = 0;

@@ -53,8 +53,10 @@ void vmknic_rt_dhcp_changed(const char *name);
  * applied from its lease: false while it has none. */
 bool vmknic_rt_dhcp_ipv4(const char *name, struct in_addr *addr, struct in_addr *mask,
 			 struct in_addr *gw);
-/* At exit: every TAP unplugged and closed (the devices vanish); the
- * DHCP clients stop without DHCPRELEASE (dhcp.h). */
+/* At exit: every TAP unplugged and deleted (the devices vanish), those
+ * of each stack namespace as one batch (vmknic_tap_delete_group), the
+ * rest closed from many threads; the DHCP clients stop without
+ * DHCPRELEASE (dhcp.h). */
 void vmknic_rt_shutdown(void);
 
 #endif

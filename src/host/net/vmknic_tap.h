@@ -37,6 +37,7 @@ struct vmknic_tap_cfg {
 	const uint8_t *mac;             /* 6 bytes; NULL: the kernel's random one */
 	unsigned mtu;                   /* 0: 1500 */
 	bool up;
+	uint32_t group;                 /* netdev group (IFLA_GROUP); 0: none */
 	struct nl *home;                /* netlink of the caller's namespace */
 	struct nl *stack;               /* netlink of the stack's namespace */
 	int stack_fd;                   /* the stack's namespace; < 0 when it is home */
@@ -60,5 +61,18 @@ int vmknic_tap_create(const struct vmknic_tap_cfg *cfg, struct vmknic_tap *tap,
 
 /* Closes the fd, which removes the device. */
 void vmknic_tap_close(struct vmknic_tap *tap);
+
+/* Deletes, in one batch, the links of netdev group `group` in the
+ * namespace of nl, provided every one of them is one of taps[] (same
+ * ifindex and name): -EEXIST, touching nothing, if another device is in
+ * the group.  The fds stay open (closing them is then cheap).  Returns
+ * how many were deleted, or -errno with one line in err (-EOPNOTSUPP: a
+ * kernel whose TAPs cannot be deleted by netlink). */
+int vmknic_tap_delete_group(struct nl *nl, uint32_t group, struct vmknic_tap *const *taps,
+			    size_t n, char *err, size_t errlen);
+
+/* Closes every fd, from up to 64 threads at once so that the kernel's
+ * waits after each unregistration overlap (see vmknic_tap.c). */
+void vmknic_tap_close_all(struct vmknic_tap *const *taps, size_t n);
 
 #endif
