@@ -51,7 +51,7 @@ uint32_t stackns_tap_group(void);
 int stackns_init(const char *instance, char *err, size_t errlen);
 /* The realized stack of that name, or NULL. */
 const struct stackns *stackns_get(const char *name);
-/* Netlink of vmkd's own namespace (where TAPs are born). */
+/* Netlink of vmkd's own namespace (defaultTcpipStack's). */
 struct nl *stackns_home(void);
 /* Creates the namespace of a stack (or reuses a leftover one), brings
  * its loopback up and opens it.  A realized stack is left as it is. */

@@ -420,7 +420,7 @@ static int make_tap(const struct vmknic_cfg *c, const struct stackns *st, const 
 	struct vmknic_tap_cfg tc = {
 		/* down: vmknic_rt_apply sets its sysctls, then brings it up */
 		.name = c->name, .mac = mac, .mtu = (unsigned)c->mtu, .up = false,
-		.group = stackns_tap_group(), .home = stackns_home(), .stack = st->nl,
+		.group = stackns_tap_group(), .stack = st->nl,
 		.stack_fd = st->fd,
 	};
 	return vmknic_tap_create(&tc, tap, err, errlen);

@@ -1,19 +1,26 @@
 /*
  * vmknic TAPs (see vmknic_tap.h for the contract).
  *
- * A TAP is created in the namespace in which /dev/net/tun was opened, so
- * it is born in vmkd's namespace and then moved into its stack's with
- * RTM_SETLINK + IFLA_NET_NS_FD.  The move keeps the fd attached: the
- * queue belongs to the device, not to a namespace, and frames written to
- * the fd enter the stack the device is in now.  The device's index may
- * change in the move, so it is looked up again by name in the stack.
+ * A TAP is created in the namespace in which /dev/net/tun was opened
+ * (the open binds the tun file to the opener's namespace; TUNSETIFF
+ * registers the device there), so for a stack other than vmkd's own the
+ * open and the ioctls run on a short-lived thread that has entered the
+ * stack's namespace (netns_run).  The fd stays valid, and attached to
+ * that namespace, when the thread is gone.  Everything else (MAC, MTU,
+ * group, up, addresses) goes through the stack's netlink socket.
  *
- * Names are checked first in both namespaces: TUNSETIFF on an existing
- * name does not fail but attaches to that TAP (if it is a persistent
- * one), and a move onto a taken name fails only after the TAP exists.
+ * Why not create it here and move it: a move (RTM_SETLINK +
+ * IFLA_NET_NS_FD) unregisters the device from one namespace and
+ * registers it in the other, and the unregistration ends in an
+ * rcu_barrier(), about a grace period (15-20 ms here) per TAP; with
+ * hundreds of adapters in a stack that was most of vmkd's start.  The
+ * thread costs tens of microseconds.
+ *
+ * The name is checked first in the stack: TUNSETIFF on an existing name
+ * does not fail but attaches to that TAP (if it is a persistent one).
  * As a second guard a TAP that reports IFF_PERSIST after TUNSETIFF was
  * not made by us and is refused.  Every failure after the open just
- * closes the fd, which deletes the device wherever it is by then.
+ * closes the fd, which deletes the device.
  *
  * Tearing many down.  Closing the fd of a non-persistent TAP unregisters
  * its device there and then, and every unregistration ends, once the
@@ -40,6 +47,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "netns.h"
 
 #define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
@@ -88,7 +97,7 @@ static int tap_setup(int fd, const char *name)
 	return 0;
 }
 
-static int tap_open(const char *name)
+static int open_here(void *name)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
@@ -101,41 +110,24 @@ static int tap_open(const char *name)
 	return fd;
 }
 
-/* MAC, MTU and group, in the caller's namespace (the group moves with
- * the device); returns the ifindex there. */
-static int tap_configure(const struct vmknic_tap_cfg *c, char *err, size_t errlen)
+/* The TAP's fd, the device made inside namespace ns_fd (< 0: here). */
+static int tap_open(const char *name, int ns_fd)
 {
-	int idx = nl_link_index(c->home, c->name);
-	int r = idx;
-	if (r > 0 && c->mac)
-		r = nl_link_set_mac(c->home, idx, c->mac);
+	return netns_run(ns_fd, open_here, (void *)name);
+}
+
+/* MAC, MTU and group, then up and addresses, in the stack. */
+static int tap_configure(const struct vmknic_tap_cfg *c, int idx, char *err, size_t errlen)
+{
+	int r = 0;
+	if (c->mac)
+		r = nl_link_set_mac(c->stack, idx, c->mac);
 	if (r >= 0 && c->mtu)
-		r = nl_link_set_mtu(c->home, idx, c->mtu);
+		r = nl_link_set_mtu(c->stack, idx, c->mtu);
 	if (r >= 0 && c->group)
-		r = nl_link_set_group(c->home, idx, c->group);
-	if (r < 0)
-		return fail(err, errlen, r, "%s", nl_error(c->home));
-	return idx;
-}
-
-/* Moves the TAP into its stack; returns its ifindex there. */
-static int tap_move(const struct vmknic_tap_cfg *c, int idx, char *err, size_t errlen)
-{
-	if (c->stack_fd < 0)
-		return idx;
-	int r = nl_link_set_netns(c->home, idx, c->stack_fd);
-	if (r < 0)
-		return fail(err, errlen, r, "%s", nl_error(c->home));
-	r = nl_link_index(c->stack, c->name);
-	if (r < 0)
-		return fail(err, errlen, r, "%s", nl_error(c->stack));
-	return r;
-}
-
-/* Up and addresses, in the stack. */
-static int tap_activate(const struct vmknic_tap_cfg *c, int idx, char *err, size_t errlen)
-{
-	int r = c->up ? nl_link_set_up(c->stack, idx, true) : 0;
+		r = nl_link_set_group(c->stack, idx, c->group);
+	if (r >= 0 && c->up)
+		r = nl_link_set_up(c->stack, idx, true);
 	for (size_t i = 0; r >= 0 && i < c->naddrs; i++)
 		r = nl_addr_add(c->stack, idx, &c->addrs[i], 0);
 	return r < 0 ? fail(err, errlen, r, "%s", nl_error(c->stack)) : 0;
@@ -144,8 +136,6 @@ static int tap_activate(const struct vmknic_tap_cfg *c, int idx, char *err, size
 static int check_free(const struct vmknic_tap_cfg *c, char *err, size_t errlen)
 {
 	int r = name_free(c->stack, c->name);
-	if (r == 0 && c->stack_fd >= 0)
-		r = name_free(c->home, c->name);
 	if (r == -EEXIST)
 		return fail(err, errlen, r, "%s: name already in use", c->name);
 	return r < 0 ? fail(err, errlen, r, "%s: %s", c->name, strerror(-r)) : 0;
@@ -161,13 +151,12 @@ int vmknic_tap_create(const struct vmknic_tap_cfg *c, struct vmknic_tap *tap,
 	int r = check_free(c, err, errlen);
 	if (r < 0)
 		return r;
-	int fd = tap_open(c->name);
+	int fd = tap_open(c->name, c->stack_fd);
 	if (fd < 0)
 		return fail(err, errlen, fd, "%s: create TAP: %s", c->name, strerror(-fd));
-	int idx = tap_configure(c, err, errlen);
-	if (idx > 0)
-		idx = tap_move(c, idx, err, errlen);
-	r = idx > 0 ? tap_activate(c, idx, err, errlen) : idx;
+	int idx = nl_link_index(c->stack, c->name);
+	r = idx > 0 ? tap_configure(c, idx, err, errlen)
+		    : fail(err, errlen, idx < 0 ? idx : -ENODEV, "%s", nl_error(c->stack));
 	if (r < 0) {
 		close(fd);
 		return r;

@@ -13,9 +13,10 @@
  *
  * The TAP is not persistent: closing its fd (and every copy of it: a
  * child that inherited it would keep the device alive, hence O_CLOEXEC)
- * removes the device at once from whichever namespace it is in, with its
- * addresses and routes.  Deleting the stack's namespace removes it too;
- * the fd then fails with EBADFD.
+ * removes the device at once, with its addresses and routes.  The fd was
+ * opened inside the stack's namespace and holds it: deleting the
+ * namespace's name does not end it (nor the TAP) while the fd is open
+ * (vmkd holds its stacks' namespaces anyway, see stackns.h).
  */
 #ifndef VMK_VMKNIC_TAP_H
 #define VMK_VMKNIC_TAP_H
@@ -38,9 +39,9 @@ struct vmknic_tap_cfg {
 	unsigned mtu;                   /* 0: 1500 */
 	bool up;
 	uint32_t group;                 /* netdev group (IFLA_GROUP); 0: none */
-	struct nl *home;                /* netlink of the caller's namespace */
+	struct nl *home;                /* unused: TAPs are born in their stack */
 	struct nl *stack;               /* netlink of the stack's namespace */
-	int stack_fd;                   /* the stack's namespace; < 0 when it is home */
+	int stack_fd;                   /* the stack's namespace; < 0: the caller's */
 	const struct nl_prefix *addrs;  /* addresses to assign in the stack */
 	size_t naddrs;
 };
@@ -51,11 +52,12 @@ struct vmknic_tap {
 	char name[IFNAMSIZ];
 };
 
-/* Creates the TAP in the caller's namespace, sets its MAC and MTU there,
- * moves it into the stack (the fd keeps working), brings it up and
- * assigns its addresses.  -EEXIST, touching nothing, if the name is taken
- * in the stack or in the caller's namespace.  On failure nothing is left
- * behind and err (if not NULL) holds one line saying why. */
+/* Creates the TAP inside the stack's namespace (opening /dev/net/tun
+ * from a thread that entered it: no move between namespaces), sets its
+ * MAC, MTU and group, brings it up if asked and assigns its addresses.
+ * -EEXIST, touching nothing, if the name is taken in the stack.  On
+ * failure nothing is left behind and err (if not NULL) holds one line
+ * saying why. */
 int vmknic_tap_create(const struct vmknic_tap_cfg *cfg, struct vmknic_tap *tap,
 		      char *err, size_t errlen);
 
