@@ -638,7 +638,7 @@ static struct vmknic_tap_cfg tap_cfg(struct env *e, const char *name, const stru
 {
 	return (struct vmknic_tap_cfg){
 		.name = name, .mac = vmk_mac, .mtu = 9000, .up = true,
-		.home = e->home, .stack = e->na, .stack_fd = e->fa,
+		.stack = e->na, .stack_fd = e->fa,
 		.addrs = addr, .naddrs = addr ? 1 : 0,
 	};
 }

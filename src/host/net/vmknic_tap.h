@@ -39,7 +39,6 @@ struct vmknic_tap_cfg {
 	unsigned mtu;                   /* 0: 1500 */
 	bool up;
 	uint32_t group;                 /* netdev group (IFLA_GROUP); 0: none */
-	struct nl *home;                /* unused: TAPs are born in their stack */
 	struct nl *stack;               /* netlink of the stack's namespace */
 	int stack_fd;                   /* the stack's namespace; < 0: the caller's */
 	const struct nl_prefix *addrs;  /* addresses to assign in the stack */
