@@ -147,50 +147,59 @@ static bool ds_space(const char *path, json_int_t *size, json_int_t *freeb)
 	return true;
 }
 
-static json_t *filesystem_list(json_t *params)
+/* What both listings show of one datastore. */
+struct ds_info {
+	const char *name, *path, *uuid, *type;
+	bool mounted;
+	json_int_t size, free;
+};
+
+/* A JSON list with row(info) for each datastore, in creation order. */
+static json_t *ds_list(json_t *(*row)(const struct ds_info *d))
 {
 	sqlite3_stmt *st = store_stmt("SELECT name, path, uuid FROM datastore ORDER BY id", "");
 	json_t *out = json_array();
 
-	(void)params;
 	if (!st) {
 		json_decref(out);
 		return api_store_error();
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *path = store_col_text(st, 1);
-		json_int_t size, freeb;
-		bool mounted = ds_space(path, &size, &freeb);
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:I}",
-			"MountPoint", path, "VolumeName", store_col_text(st, 0),
-			"UUID", store_col_text(st, 2), "Mounted", mounted,
-			"Type", mounted ? fs_type(path) : "", "Size", size, "Free", freeb));
+		struct ds_info d = { store_col_text(st, 0), store_col_text(st, 1),
+				     store_col_text(st, 2), "", false, 0, 0 };
+		d.mounted = ds_space(d.path, &d.size, &d.free);
+		if (d.mounted)
+			d.type = fs_type(d.path);
+		json_array_append_new(out, row(&d));
 	}
 	sqlite3_finalize(st);
 	return out;
 }
 
+static json_t *filesystem_row(const struct ds_info *d)
+{
+	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:I}", "MountPoint", d->path,
+			 "VolumeName", d->name, "UUID", d->uuid, "Mounted", d->mounted,
+			 "Type", d->type, "Size", d->size, "Free", d->free);
+}
+
+static json_t *summary_row(const struct ds_info *d)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:s}", "name", d->name, "url", d->path,
+			 "capacity", d->size, "free_space", d->free, "type", d->type,
+			 "accessible", d->mounted, "uuid", d->uuid);
+}
+
+static json_t *filesystem_list(json_t *params)
+{
+	(void)params;
+	return ds_list(filesystem_row);
+}
+
 static json_t *ds_listsummary(json_t *params)
 {
-	sqlite3_stmt *st = store_stmt("SELECT name, path, uuid FROM datastore ORDER BY id", "");
-	json_t *out = json_array();
-
 	(void)params;
-	if (!st) {
-		json_decref(out);
-		return api_store_error();
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *path = store_col_text(st, 1);
-		json_int_t size, freeb;
-		bool ok = ds_space(path, &size, &freeb);
-		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:s}",
-			"name", store_col_text(st, 0), "url", path, "capacity", size,
-			"free_space", freeb, "type", ok ? fs_type(path) : "", "accessible", ok,
-			"uuid", store_col_text(st, 2)));
-	}
-	sqlite3_finalize(st);
-	return out;
+	return ds_list(summary_row);
 }
 
 /* Whether one of the two resolved paths is the other or lies inside it. */
