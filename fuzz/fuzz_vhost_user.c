@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "vhost_user.h"
 #include "vhost_user_backend.h"
 
@@ -48,25 +49,17 @@
 #define UVA 0x7f0000000000ull
 #define MAX_OPS 256
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static bool take(struct in *in, void *dst, size_t len)
+/* fuzz_take, but a short input reads as zeros and ends the list */
+static bool take(struct fuzz_in *in, void *dst, size_t len)
 {
-	if (in->n < len) {
-		memset(dst, 0, len);
-		in->n = 0;
-		return false;
-	}
-	memcpy(dst, in->p, len);
-	in->p += len;
-	in->n -= len;
-	return true;
+	if (fuzz_take(in, dst, len))
+		return true;
+	memset(dst, 0, len);
+	in->n = 0;
+	return false;
 }
 
-static uint8_t u8(struct in *in)
+static uint8_t u8(struct fuzz_in *in)
 {
 	uint8_t v;
 
@@ -74,7 +67,7 @@ static uint8_t u8(struct in *in)
 	return v;
 }
 
-static uint16_t u16(struct in *in)
+static uint16_t u16(struct fuzz_in *in)
 {
 	uint8_t b[2];
 
@@ -82,7 +75,7 @@ static uint16_t u16(struct in *in)
 	return (uint16_t)(b[0] | b[1] << 8);
 }
 
-static uint64_t u64(struct in *in)
+static uint64_t u64(struct fuzz_in *in)
 {
 	uint64_t v = 0;
 	uint8_t b[8];
@@ -130,7 +123,7 @@ static void deliver(struct world *w, struct vhu_msg *m, int *fds, unsigned nfds)
 		vhu_be_reset(&w->be);
 }
 
-static void op_message(struct world *w, struct in *in)
+static void op_message(struct world *w, struct fuzz_in *in)
 {
 	struct vhu_msg m;
 	int fds[VHU_MAX_FDS];
@@ -174,7 +167,7 @@ static void send_state(struct world *w, uint32_t req, uint32_t idx, uint32_t num
 }
 
 /* Rings of queue q: desc at q*0x4000, avail +0x1000, used +0x2000. */
-static void handshake(struct world *w, struct in *in)
+static void handshake(struct world *w, struct fuzz_in *in)
 {
 	unsigned num = 1u << (u8(in) % 9);
 	uint64_t feat = u64(in) & vhu_be_features;
@@ -201,7 +194,7 @@ static void handshake(struct world *w, struct in *in)
 	}
 }
 
-static void op_poke(struct world *w, struct in *in)
+static void op_poke(struct world *w, struct fuzz_in *in)
 {
 	uint16_t off = u16(in);
 	uint8_t len = u8(in);
@@ -212,7 +205,7 @@ static void op_poke(struct world *w, struct in *in)
 		memcpy(w->mem + off, buf, len);
 }
 
-static void op_tx(struct world *w, struct in *in)
+static void op_tx(struct world *w, struct fuzz_in *in)
 {
 	unsigned n = u8(in) % 64;
 	struct virtio_net_hdr h;
@@ -229,7 +222,7 @@ static void op_tx(struct world *w, struct in *in)
 	}
 }
 
-static void op_stream(struct world *w, struct in *in)
+static void op_stream(struct world *w, struct fuzz_in *in)
 {
 	uint16_t len = u16(in) % 600;
 	uint8_t kind = u8(in), buf[600];
@@ -274,7 +267,7 @@ static void op_stream(struct world *w, struct in *in)
 	}
 }
 
-static void op_rx(struct world *w, struct in *in)
+static void op_rx(struct world *w, struct fuzz_in *in)
 {
 	uint16_t len = u16(in);
 	struct virtio_net_hdr h;
@@ -291,7 +284,7 @@ static void op_rx(struct world *w, struct in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct world w;
-	struct in in = { data, size };
+	struct fuzz_in in = { data, size };
 
 	w.memfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (w.memfd < 0 || ftruncate(w.memfd, MEM_SIZE) < 0)

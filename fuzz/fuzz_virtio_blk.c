@@ -95,6 +95,8 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "fuzz_input.h"
+#include "virtio_fuzz.h"
 #include "virtq_driver.h"
 
 #define RAM_SIZE 0x10000u
@@ -136,13 +138,10 @@ static void check_io(const struct iovec *iov, int cnt, off_t off)
 	if (cnt <= 0 || cnt > IOV_MAX || off < 0)
 		__builtin_trap();
 	for (int i = 0; i < cnt; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t l = iov[i].iov_len;
 		/* every buffer wholly inside guest RAM */
-		if (l == 0 || p < fvm.ram || (size_t)(p - fvm.ram) > RAM_SIZE ||
-		    l > RAM_SIZE - (size_t)(p - fvm.ram))
+		if (!fake_vm_in_ram(iov[i].iov_base, iov[i].iov_len))
 			__builtin_trap();
-		total += l;
+		total += iov[i].iov_len;
 	}
 	/* and the file range inside the disk */
 	if ((uint64_t)off > DISK_SIZE || total > DISK_SIZE - (uint64_t)off)
@@ -211,49 +210,14 @@ static void setup(unsigned int di, uint8_t flags, uint8_t log2size, uint16_t des
 		vdrv_driver_ok(d);
 }
 
-/* ---- input parsing ---- */
+/* ---- the script (../tests/support/virtio_fuzz.h: the ops all share) ---- */
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static bool take(struct in *in, void *dst, size_t n)
+static bool op_chain(struct fuzz_in *in)
 {
-	if (in->n < n)
-		return false;
-	memcpy(dst, in->p, n);
-	in->p += n;
-	in->n -= n;
-	return true;
-}
+	uint16_t head;
 
-#define TAKE(in, v) take((in), &(v), sizeof(v))
-
-static bool op_chain(struct in *in)
-{
-	struct vqd *q = &vq[cur];
-	uint8_t n;
-	if (!TAKE(in, n))
+	if (!vfz_raw_chain(in, &vq[cur], &head))
 		return false;
-	n = 1 + n % 4;
-	uint16_t head = q->next_desc;
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t addr, len;
-		uint8_t fl;
-		if (!TAKE(in, addr) || !TAKE(in, len) || !TAKE(in, fl))
-			return false;
-		uint16_t me = vqd_take_desc(q);
-		bool last = i + 1 == n || (fl & 1);
-		uint16_t flags = (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
-					    (fl & 2 ? VIRTQ_DESC_F_WRITE : 0) |
-					    (fl & 4 ? VIRTQ_DESC_F_INDIRECT : 0));
-		if (!(fl & 0x80))
-			addr &= 0xffff;
-		vqd_put_desc(q->desc, me, addr, len, flags, q->next_desc);
-		if (last)
-			break;
-	}
 	publish(cur, head, true);
 	return true;
 }
@@ -262,11 +226,11 @@ static const uint32_t req_types[5] = {
 	VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, 99,
 };
 
-static bool op_request(struct in *in)
+static bool op_request(struct fuzz_in *in)
 {
 	uint8_t type8, nsect, layout;
 	uint16_t sector;
-	if (!TAKE(in, type8) || !TAKE(in, sector) || !TAKE(in, nsect) || !TAKE(in, layout))
+	if (!FUZZ_TAKE(in, type8) || !FUZZ_TAKE(in, sector) || !FUZZ_TAKE(in, nsect) || !FUZZ_TAKE(in, layout))
 		return false;
 	uint32_t type = layout & 16 ? type8 : req_types[type8 % 5];
 	bool dev_writes = type != VIRTIO_BLK_T_OUT;   /* data is device-writable */
@@ -304,12 +268,12 @@ static bool op_request(struct in *in)
 	return true;
 }
 
-static bool op_big_chain(struct in *in)
+static bool op_big_chain(struct fuzz_in *in)
 {
 	struct vqd *q = &vq[cur];
 	uint8_t type8;
 	uint16_t count, seglen;
-	if (!TAKE(in, type8) || !TAKE(in, count) || !TAKE(in, seglen))
+	if (!FUZZ_TAKE(in, type8) || !FUZZ_TAKE(in, count) || !FUZZ_TAKE(in, seglen))
 		return false;
 	count = (uint16_t)(2 + count % (BIG_MAX - 1));
 	if (seglen == 0 || seglen > BIG_GPA - DATA_GPA)
@@ -338,69 +302,29 @@ static bool op_big_chain(struct in *in)
 	return true;
 }
 
-static bool step(struct in *in)
+static bool step(struct fuzz_in *in)
 {
 	uint8_t op;
-	if (!TAKE(in, op))
+	if (!FUZZ_TAKE(in, op))
 		return false;
 	switch (op % 14) {
-	case 0: {
-		uint16_t off;
-		uint8_t w;
-		uint8_t buf[8] = { 0 };
-		if (!TAKE(in, off) || !TAKE(in, w))
-			return false;
-		unsigned int len = 1 + w % 8;
-		if (!take(in, buf, len))
-			return false;
-		vdrv_access(&drv[cur], off & 0xfff, buf, len, true);
-		return true;
-	}
-	case 1: {
-		uint16_t off;
-		uint8_t w;
-		uint8_t buf[8];
-		if (!TAKE(in, off) || !TAKE(in, w))
-			return false;
-		unsigned int len = 1 + w % 8;
-		memset(buf, 0xcc, sizeof(buf));
-		vdrv_access(&drv[cur], off & 0xfff, buf, len, false);
-		/* bytes past the access are the caller's, untouched */
-		for (unsigned int i = len; i < sizeof(buf); i++)
-			if (buf[i] != 0xcc)
-				__builtin_trap();
-		return true;
-	}
+	case 0:
+		return vfz_mmio_write(in, &drv[cur]);
+	case 1:
+		return vfz_mmio_read(in, &drv[cur]);
 	case 2: {
 		uint16_t gpa;
-		uint8_t n;
-		if (!TAKE(in, gpa) || !TAKE(in, n) || in->n < n)
-			return false;
-		guest_put(gpa, in->p, n);
-		in->p += n;
-		in->n -= n;
-		return true;
+		return FUZZ_TAKE(in, gpa) && vfz_ram_write(in, gpa);
 	}
-	case 3: {
-		uint16_t q;
-		if (!TAKE(in, q))
-			return false;
-		vdrv_wr(&drv[cur], VIRTIO_MMIO_QUEUE_NOTIFY, q);
-		return true;
-	}
-	case 4: {
-		uint8_t r;
-		uint32_t v;
-		if (!TAKE(in, r) || !TAKE(in, v))
-			return false;
-		vdrv_wr(&drv[cur], 4u * (r % 64), v);
-		return true;
-	}
+	case 3:
+		return vfz_notify(in, &drv[cur]);
+	case 4:
+		return vfz_register(in, &drv[cur]);
 	case 5: {
 		uint8_t flags, log2size;
 		uint16_t desc, avail, used;
-		if (!TAKE(in, flags) || !TAKE(in, log2size) || !TAKE(in, desc) ||
-		    !TAKE(in, avail) || !TAKE(in, used))
+		if (!FUZZ_TAKE(in, flags) || !FUZZ_TAKE(in, log2size) || !FUZZ_TAKE(in, desc) ||
+		    !FUZZ_TAKE(in, avail) || !FUZZ_TAKE(in, used))
 			return false;
 		setup(cur, flags, log2size, desc, avail, used);
 		return true;
@@ -414,21 +338,20 @@ static bool step(struct in *in)
 		reset_drv(cur);
 		return true;
 	case 9:
-		vdrv_wr(&drv[cur], VIRTIO_MMIO_INTERRUPT_ACK, vdrv_rd(&drv[cur], VIRTIO_MMIO_INTERRUPT_STATUS));
+		vdrv_ack(&drv[cur]);
 		return true;
 	case 10: {
 		uint8_t d;
-		if (!TAKE(in, d))
+		if (!FUZZ_TAKE(in, d))
 			return false;
 		cur = d % NR_DEVS;
 		return true;
 	}
 	case 11: {
 		uint16_t idx;
-		if (!TAKE(in, idx))
+		if (!FUZZ_TAKE(in, idx))
 			return false;
-		vq[cur].avail_idx = idx;
-		guest_put16(vq[cur].avail + 2, idx);
+		vqd_set_avail_idx(&vq[cur], idx);
 		vdrv_wr(&drv[cur], VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 		return true;
 	}
@@ -436,7 +359,7 @@ static bool step(struct in *in)
 		return op_big_chain(in);
 	case 13: {
 		uint8_t n;
-		if (!TAKE(in, n))
+		if (!FUZZ_TAKE(in, n))
 			return false;
 		disk_dirty = true;
 		if (ftruncate(disk_fd, 512 * (off_t)n) < 0)
@@ -459,10 +382,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	log_set_level(LOG_ERROR);
-	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (fake_vm_init(RAM_SIZE) < 0)
-		abort();
+	verbose = vfz_init(RAM_SIZE);
 	/* the first device gets an eventfd, the second the pulse path */
 	fvm.irqfd_max = 1;
 	for (int i = 0; i < DISK_SECTORS; i++)
@@ -535,22 +455,15 @@ static void check_after(void)
 static void dump(void)
 {
 	for (unsigned int i = 0; i < NR_DEVS; i++) {
-		struct stat_counter st[VIRTIO_MAX_STATS];
-		unsigned int n = virtio_mmio_stats(virtio_mmio_get(i), st, VIRTIO_MAX_STATS);
 		fprintf(stderr, "dev%u status %#x:", i, vdrv_rd(&drv[i], VIRTIO_MMIO_STATUS));
-		for (unsigned int k = 0; k < n; k++)
-			fprintf(stderr, " %s=%llu", st[k].name, (unsigned long long)st[k].value);
-		fprintf(stderr, "\n");
+		vfz_print_stats(virtio_mmio_get(i));
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
-
 	reset_all();
-	while (step(&in))
-		;
+	vfz_run(data, size, step);
 	check_after();
 	if (verbose)
 		dump();

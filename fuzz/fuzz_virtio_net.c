@@ -124,6 +124,8 @@
 #include "vm.h"
 
 #include "fake_vm.h"
+#include "fuzz_input.h"
+#include "virtio_fuzz.h"
 #include "virtq_driver.h"
 
 #define RAM_SIZE 0x40000u
@@ -222,13 +224,6 @@ void evloop_del(int fd)
 
 static struct virtio_net *net;  /* the device: ev_opaque at creation */
 
-static bool in_ram(const void *p, size_t l)
-{
-	const uint8_t *b = p;
-	return l > 0 && b >= fvm.ram && (size_t)(b - fvm.ram) <= RAM_SIZE &&
-	       l <= RAM_SIZE - (size_t)(b - fvm.ram);
-}
-
 ssize_t __real_readv(int fd, const struct iovec *iov, int cnt);
 ssize_t __real_writev(int fd, const struct iovec *iov, int cnt);
 ssize_t __wrap_readv(int fd, const struct iovec *iov, int cnt);
@@ -239,7 +234,7 @@ ssize_t __wrap_readv(int fd, const struct iovec *iov, int cnt)
 	if (fd != tap_fd || cnt < 2 || cnt > NET_READV_MAX)
 		__builtin_trap();
 	for (int i = 0; i + 1 < cnt; i++)
-		if (!in_ram(iov[i].iov_base, iov[i].iov_len))
+		if (!fake_vm_in_ram(iov[i].iov_base, iov[i].iov_len))
 			__builtin_trap();
 	/* behind the guest's buffers: the device's own overflow buffer */
 	if (iov[cnt - 1].iov_base != net->overflow ||
@@ -261,7 +256,7 @@ ssize_t __wrap_writev(int fd, const struct iovec *iov, int cnt)
 	if (fd != tap_fd || cnt < 1 || cnt > NET_READV_MAX)
 		__builtin_trap();
 	for (int i = 0; i < cnt; i++) {
-		if (!in_ram(iov[i].iov_base, iov[i].iov_len))
+		if (!fake_vm_in_ram(iov[i].iov_base, iov[i].iov_len))
 			__builtin_trap();
 		total += iov[i].iov_len;
 	}
@@ -460,53 +455,18 @@ static void check_state(void)
 		__builtin_trap();
 }
 
-/* ---- input parsing ---- */
+/* ---- the script (../tests/support/virtio_fuzz.h: the ops all share) ---- */
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static bool take(struct in *in, void *dst, size_t n)
+static bool op_chain(struct fuzz_in *in)
 {
-	if (in->n < n)
-		return false;
-	memcpy(dst, in->p, n);
-	in->p += n;
-	in->n -= n;
-	return true;
-}
+	uint8_t qf;
+	uint16_t head;
 
-#define TAKE(in, v) take((in), &(v), sizeof(v))
-
-static bool op_chain(struct in *in)
-{
-	uint8_t qf, n;
-	if (!TAKE(in, qf) || !TAKE(in, n))
+	if (!FUZZ_TAKE(in, qf) || !vfz_raw_chain(in, &vq[qf & 1], &head))
 		return false;
-	unsigned int q = qf & 1;
-	struct vqd *d = &vq[q];
-	n = 1 + n % 4;
-	uint16_t head = d->next_desc;
-	for (unsigned int i = 0; i < n; i++) {
-		uint32_t addr, len;
-		uint8_t fl;
-		if (!TAKE(in, addr) || !TAKE(in, len) || !TAKE(in, fl))
-			return false;
-		uint16_t me = vqd_take_desc(d);
-		bool last = i + 1 == n || (fl & 1);
-		uint16_t flags = (uint16_t)((last ? 0 : VIRTQ_DESC_F_NEXT) |
-					    (fl & 2 ? VIRTQ_DESC_F_WRITE : 0) |
-					    (fl & 4 ? VIRTQ_DESC_F_INDIRECT : 0));
-		if (!(fl & 0x80))
-			addr %= RAM_SIZE;
-		vqd_put_desc(d->desc, me, addr, len, flags, d->next_desc);
-		if (last)
-			break;
-	}
-	vqd_publish(d, head);
+	vqd_publish(&vq[qf & 1], head);
 	if (!(qf & 2))
-		kick(q);
+		kick(qf & 1);
 	return true;
 }
 
@@ -522,11 +482,11 @@ static void put_chain(unsigned int q, const struct vqd_seg *s, unsigned int n,
 		kick(q);
 }
 
-static bool op_tx_frame(struct in *in)
+static bool op_tx_frame(struct fuzz_in *in)
 {
 	uint16_t len16;
 	uint8_t h0, h1, layout;
-	if (!TAKE(in, len16) || !TAKE(in, h0) || !TAKE(in, h1) || !TAKE(in, layout))
+	if (!FUZZ_TAKE(in, len16) || !FUZZ_TAKE(in, h0) || !FUZZ_TAKE(in, h1) || !FUZZ_TAKE(in, layout))
 		return false;
 	uint32_t len = len16 % TX_MAX;
 	uint8_t hdr[VIRTIO_NET_HDR_LEN] = { h0, h1 };
@@ -555,11 +515,11 @@ static bool op_tx_frame(struct in *in)
 	return true;
 }
 
-static bool op_rx_buffers(struct in *in)
+static bool op_rx_buffers(struct fuzz_in *in)
 {
 	uint8_t count, layout;
 	uint16_t seglen;
-	if (!TAKE(in, count) || !TAKE(in, seglen) || !TAKE(in, layout))
+	if (!FUZZ_TAKE(in, count) || !FUZZ_TAKE(in, seglen) || !FUZZ_TAKE(in, layout))
 		return false;
 	count = 1 + count % 64;
 	uint32_t span = RAM_SIZE - RX_BUF;
@@ -584,12 +544,12 @@ static bool op_rx_buffers(struct in *in)
 	return true;
 }
 
-static bool op_inject(struct in *in)
+static bool op_inject(struct fuzz_in *in)
 {
 	static uint8_t frame[3 * 65536];
 	uint16_t len16;
 	uint8_t hi, fill;
-	if (!TAKE(in, len16) || !TAKE(in, hi) || !TAKE(in, fill))
+	if (!FUZZ_TAKE(in, len16) || !FUZZ_TAKE(in, hi) || !FUZZ_TAKE(in, fill))
 		return false;
 	size_t len = len16 + (size_t)(hi % 3) * 65536;
 	if (len == 0)
@@ -604,67 +564,28 @@ static bool op_inject(struct in *in)
 	return true;
 }
 
-static bool step(struct in *in)
+static bool step(struct fuzz_in *in)
 {
 	uint8_t op;
-	if (!TAKE(in, op))
+	if (!FUZZ_TAKE(in, op))
 		return false;
 	switch (op % 18) {
-	case 0: {
-		uint16_t off;
-		uint8_t w;
-		uint8_t buf[8] = { 0 };
-		if (!TAKE(in, off) || !TAKE(in, w))
-			return false;
-		unsigned int len = 1 + w % 8;
-		if (!take(in, buf, len))
-			return false;
-		vdrv_access(&drv, off & 0xfff, buf, len, true);
-		return true;
-	}
-	case 1: {
-		uint16_t off;
-		uint8_t w;
-		uint8_t buf[8];
-		if (!TAKE(in, off) || !TAKE(in, w))
-			return false;
-		unsigned int len = 1 + w % 8;
-		memset(buf, 0xcc, sizeof(buf));
-		vdrv_access(&drv, off & 0xfff, buf, len, false);
-		for (unsigned int i = len; i < sizeof(buf); i++)
-			if (buf[i] != 0xcc)
-				__builtin_trap();
-		return true;
-	}
+	case 0:
+		return vfz_mmio_write(in, &drv);
+	case 1:
+		return vfz_mmio_read(in, &drv);
 	case 2: {
 		uint32_t gpa;
-		uint8_t n;
-		if (!TAKE(in, gpa) || !TAKE(in, n) || in->n < n)
-			return false;
-		guest_put(gpa % RAM_SIZE, in->p, n);
-		in->p += n;
-		in->n -= n;
-		return true;
+		return FUZZ_TAKE(in, gpa) && vfz_ram_write(in, gpa % RAM_SIZE);
 	}
-	case 3: {
-		uint16_t q;
-		if (!TAKE(in, q))
-			return false;
-		vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-		return true;
-	}
-	case 4: {
-		uint8_t r;
-		uint32_t v;
-		if (!TAKE(in, r) || !TAKE(in, v))
-			return false;
-		vdrv_wr(&drv, 4u * (r % 64), v);
-		return true;
-	}
+	case 3:
+		return vfz_notify(in, &drv);
+	case 4:
+		return vfz_register(in, &drv);
 	case 5: {
 		uint16_t feat;
 		uint8_t l2rx, l2tx;
-		if (!TAKE(in, feat) || !TAKE(in, l2rx) || !TAKE(in, l2tx))
+		if (!FUZZ_TAKE(in, feat) || !FUZZ_TAKE(in, l2rx) || !FUZZ_TAKE(in, l2tx))
 			return false;
 		setup(feat, l2rx, l2tx);
 		return true;
@@ -679,7 +600,7 @@ static bool step(struct in *in)
 		return op_inject(in);
 	case 10: {
 		uint8_t ev;
-		if (!TAKE(in, ev))
+		if (!FUZZ_TAKE(in, ev))
 			return false;
 		if (ev & 0x80)
 			io_event(ev & (EPOLLIN | EPOLLOUT));
@@ -694,21 +615,20 @@ static bool step(struct in *in)
 		reset_drv();
 		return true;
 	case 12:
-		vdrv_wr(&drv, VIRTIO_MMIO_INTERRUPT_ACK, vdrv_rd(&drv, VIRTIO_MMIO_INTERRUPT_STATUS));
+		vdrv_ack(&drv);
 		return true;
 	case 13: {
 		uint8_t q;
 		uint16_t idx;
-		if (!TAKE(in, q) || !TAKE(in, idx))
+		if (!FUZZ_TAKE(in, q) || !FUZZ_TAKE(in, idx))
 			return false;
-		vq[q % 2].avail_idx = idx;
-		guest_put16(vq[q % 2].avail + 2, idx);
+		vqd_set_avail_idx(&vq[q % 2], idx);
 		kick(q % 2);
 		return true;
 	}
 	case 14: {
 		uint8_t q, v;
-		if (!TAKE(in, q) || !TAKE(in, v))
+		if (!FUZZ_TAKE(in, q) || !FUZZ_TAKE(in, v))
 			return false;
 		vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_SEL, q % 2);
 		vdrv_wr(&drv, VIRTIO_MMIO_QUEUE_READY, v % 2);
@@ -717,7 +637,7 @@ static bool step(struct in *in)
 	case 15: {
 		uint8_t q;
 		uint16_t head, count;
-		if (!TAKE(in, q) || !TAKE(in, head) || !TAKE(in, count))
+		if (!FUZZ_TAKE(in, q) || !FUZZ_TAKE(in, head) || !FUZZ_TAKE(in, count))
 			return false;
 		refeed_q = q % 2;
 		refeed_head = head;
@@ -726,7 +646,7 @@ static bool step(struct in *in)
 	}
 	case 16: {
 		uint8_t n;
-		if (!TAKE(in, n))
+		if (!FUZZ_TAKE(in, n))
 			return false;
 		for (unsigned int i = 0; i < 1u + n % 64 && (ev_events & EPOLLOUT); i++)
 			io_event(ready_events() & EPOLLOUT);
@@ -734,7 +654,7 @@ static bool step(struct in *in)
 	}
 	case 17: {
 		uint8_t f;
-		if (!TAKE(in, f))
+		if (!FUZZ_TAKE(in, f))
 			return false;
 		evloop_fail = f & 1;
 		offload_fail = f & 2;
@@ -759,10 +679,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	log_set_level(LOG_ERROR);
-	verbose = getenv("FUZZ_VERBOSE") != NULL;
-	if (fake_vm_init(RAM_SIZE) < 0)
-		abort();
+	verbose = vfz_init(RAM_SIZE);
 	if (virtio_net_init(&fvm.vm, &nic, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_virtio_net: %s\n", err);
 		abort();
@@ -799,22 +716,14 @@ static void reset_all(void)
 /* FUZZ_VERBOSE=1: the device's status and counters after each input */
 static void dump(void)
 {
-	struct stat_counter st[VIRTIO_MAX_STATS];
-	unsigned int n = virtio_mmio_stats(t, st, VIRTIO_MAX_STATS);
-
 	fprintf(stderr, "status %#x held %u:", vdrv_rd(&drv, VIRTIO_MMIO_STATUS), net->nr_held);
-	for (unsigned int k = 0; k < n; k++)
-		fprintf(stderr, " %s=%llu", st[k].name, (unsigned long long)st[k].value);
-	fprintf(stderr, "\n");
+	vfz_print_stats(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
-
 	reset_all();
-	while (step(&in))
-		;
+	vfz_run(data, size, step);
 	check_state();
 	if (verbose)
 		dump();

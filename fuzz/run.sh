@@ -49,13 +49,13 @@ kernel)
 	max_len=65536
 	;;
 virtio_blk)
-	srcs="$support/fake_vm.c $support/virtq_driver.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c $vmm/devices/virtio/blk.c"
+	srcs="$support/fake_vm.c $support/virtq_driver.c $support/virtio_fuzz.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c $vmm/devices/virtio/blk.c"
 	extra_ld="-Wl,--wrap=preadv -Wl,--wrap=pwritev -lpthread"
 	max_len=4096
 	;;
 virtio_net)
 	# net.c itself is #included by the target
-	srcs="$support/fake_vm.c $support/virtq_driver.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c"
+	srcs="$support/fake_vm.c $support/virtq_driver.c $support/virtio_fuzz.c $lib/gmem.c $lib/log.c $lib/virtq.c $vmm/bus.c $vmm/devices/virtio/mmio.c"
 	extra_ld="-Wl,--wrap=readv -Wl,--wrap=writev -Wl,--wrap=gmem_ptr -Wl,--wrap=virtio_mmio_pop -lpthread"
 	max_len=4096
 	;;

@@ -48,6 +48,14 @@ uint64_t fake_vm_irqfd_count(unsigned int i)
 	return v;
 }
 
+bool fake_vm_in_ram(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	return len > 0 && b >= fvm.ram && (uint64_t)(b - fvm.ram) <= fvm.ram_size &&
+	       len <= fvm.ram_size - (uint64_t)(b - fvm.ram);
+}
+
 /* ---- what the devices call ---- */
 
 const struct virtio_slot *vm_alloc_virtio_slot(struct vm *v, uint32_t id)

@@ -9,6 +9,8 @@
 #ifndef VMK_TESTS_FAKE_VM_H
 #define VMK_TESTS_FAKE_VM_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vm.h"
@@ -44,5 +46,10 @@ void fake_vm_free(void);
 /* Interrupts signalled on the i-th irqfd since the last call (0 when there
  * is none); reading clears the count. */
 uint64_t fake_vm_irqfd_count(unsigned int i);
+
+/* Whether the len bytes at p, len > 0, lie wholly inside guest RAM: the
+ * check on every buffer a device hands the kernel (whose copies ASan
+ * does not see). */
+bool fake_vm_in_ram(const void *p, size_t len);
 
 #endif

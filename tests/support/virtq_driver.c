@@ -108,6 +108,12 @@ void vqd_publish(struct vqd *q, uint16_t head)
 	guest_put16(q->avail + 2, q->avail_idx);
 }
 
+void vqd_set_avail_idx(struct vqd *q, uint16_t idx)
+{
+	q->avail_idx = idx;
+	guest_put16(q->avail + 2, idx);
+}
+
 uint16_t vqd_used_idx(const struct vqd *q)
 {
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -189,6 +195,11 @@ void vdrv_driver_ok(const struct vdrv *d)
 {
 	vdrv_wr(d, VIRTIO_MMIO_STATUS, vdrv_rd(d, VIRTIO_MMIO_STATUS) |
 		VIRTIO_STATUS_DRIVER_OK);
+}
+
+void vdrv_ack(const struct vdrv *d)
+{
+	vdrv_wr(d, VIRTIO_MMIO_INTERRUPT_ACK, vdrv_rd(d, VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
 /* ---- what the host sees ---- */

@@ -66,6 +66,10 @@ uint16_t vqd_put_chain_indirect(struct vqd *q, const struct vqd_seg *s,
  * (after the entry, as a driver orders it).  No notification. */
 void vqd_publish(struct vqd *q, uint16_t head);
 
+/* The available index set to idx, whatever was posted (a driver that
+ * lies about its ring), and remembered as published. */
+void vqd_set_avail_idx(struct vqd *q, uint16_t idx);
+
 /* The device's used index, and the id and length of used entry i (i is
  * a free-running index, taken modulo the size). */
 uint16_t vqd_used_idx(const struct vqd *q);
@@ -104,6 +108,9 @@ void vdrv_setup_queue(const struct vdrv *d, unsigned int qi, const struct vqd *q
 
 /* DRIVER_OK added to the status the device reports. */
 void vdrv_driver_ok(const struct vdrv *d);
+
+/* InterruptACK = InterruptStatus: every pending interrupt acknowledged. */
+void vdrv_ack(const struct vdrv *d);
 
 /* ---- what the host sees ---- */
 
