@@ -2,7 +2,9 @@
  * Control socket.  The I/O thread accepts clients and answers one JSON
  * object per line.  "pause" returns once every vCPU is parked outside
  * KVM_RUN, so a client that sees the reply knows guest memory and vCPU
- * state are still.  The socket file exists only while vmx runs.
+ * state are still.  "shutdown" presses the ACPI power button and returns
+ * at once: whether and when the guest powers off is up to the guest.
+ * The socket file exists only while vmx runs.
  */
 #include "control.h"
 
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/acpi_ged.h"
 #include "evloop.h"
 #include "log.h"
 #include "vcpu.h"
@@ -174,8 +177,13 @@ static json_t *dispatch(const char *method, const char **err)
 				 the_vm->cfg->on_reset == RESET_RESTART ? "restart" : "shutdown");
 	}
 	if (strcmp(method, "shutdown") == 0) {
-		*err = "guest does not support soft power-off";
-		return json_null();
+		/* a power button press: the guest OS decides what follows */
+		if (atomic_load(&the_vm->stop_reason) != VM_RUNNING) {
+			*err = "the VM is already stopping";
+			return json_null();
+		}
+		acpi_ged_raise(the_vm, ACPI_GED_PWR_BUTTON);
+		return json_pack("{s:s}", "state", "shutdown requested");
 	}
 	return NULL;
 }

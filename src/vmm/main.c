@@ -21,6 +21,7 @@
 #include "boot/loader.h"
 #include "config.h"
 #include "control.h"
+#include "devices/acpi_ged.h"
 #include "devices/acpi_pm.h"
 #include "devices/console.h"
 #include "devices/debug_exit.h"
@@ -49,6 +50,7 @@ static void teardown(void)
 	control_close();
 	/* vCPUs are joined or never ran: sockets (vhost-user) go with it */
 	virtio_mmio_destroy_all();
+	acpi_ged_destroy(&the_vm);
 	if (console) {
 		console_close(console);
 		console = NULL;
@@ -64,7 +66,8 @@ static int create_legacy_devices(struct vm *vm)
 	}
 	com1 = serial_init(vm, COM1_PORT, COM1_IRQ, console);
 	if (!com1 || i8042_init(vm) < 0 ||
-	    acpi_pm_init(vm) < 0 || (vm->cfg->debug_exit && debug_exit_init(vm) < 0)) {
+	    acpi_pm_init(vm) < 0 || acpi_ged_init(vm) < 0 ||
+	    (vm->cfg->debug_exit && debug_exit_init(vm) < 0)) {
 		log_error("cannot create legacy devices");
 		return -1;
 	}

@@ -58,6 +58,7 @@ enum vm_stop_reason {
 };
 
 struct vcpu;
+struct acpi_ged;
 
 /* A virtio-mmio device slot as it is declared to the guest. */
 struct virtio_slot {
@@ -80,6 +81,8 @@ struct vm {
 
 	struct vcpu *vcpu;
 	unsigned int nr_vcpus;
+
+	struct acpi_ged *ged;           /* power button events (devices/acpi_ged.c) */
 
 	/* virtio-mmio devices, for the command line and ACPI tables */
 	struct virtio_slot virtio[VM_MAX_VIRTIO];

@@ -1,13 +1,13 @@
 """Reset and soft shutdown of a running VM.  power.reset restarts the
 guest in the same vmx process (its vCPU threads, and so its World ID,
-are new); power.shutdown needs the guest's cooperation, which vmk's
-test guests cannot give: it fails as the reference does without Tools,
-and the VM keeps running.
+are new); power.shutdown presses the VM's ACPI power button and returns
+at once: the `button` test guest powers off, the `hello` guest ignores
+it and keeps running, as a guest without an OS would.
 """
 import os
 
-from vmkd_vm_util import (alive, call, fails, register, running_vms, state, vmhost, wait_for,
-                          wait_serial, write_vmx)
+from vmkd_vm_util import (alive, call, fails, guest, register, running_vms, state, vmhost,
+                          wait_for, wait_serial, write_vmx)
 
 assert vmhost  # a fixture
 
@@ -49,15 +49,30 @@ def test_reset_restarts_the_guest_in_the_same_vmx(vmhost):
     assert "current state (Powered off)" in fails(h, "vmsvc.power.reset", vmid=vmid)
 
 
-def test_shutdown_without_a_guest_agent_fails_and_changes_nothing(vmhost):
+def test_shutdown_powers_off_a_guest_that_acts_on_the_button(vmhost):
     h = vmhost
-    path = write_vmx(h, "soft")
+    path = write_vmx(h, "soft", kernel=guest("button"), cmdline="button.seconds=60")
     vmid = register(h, path)
     call(h, "vmsvc.power.on", vmid=vmid)
+    wait_serial(path, "button: waiting for the power button")
+    assert call(h, "vmsvc.power.shutdown", vmid=vmid) is True
+    wait_for(lambda: state(h, vmid) == "Powered off", 20, "the guest to power off")
+    wait_serial(path, "button: power button pressed")
+    log = h.log()
+    assert "VM %d (soft): shutdown requested (ACPI power button)" % vmid in log
+    assert "VM %d (soft): Powered off: the guest powered off (vmsvc/power.shutdown)" % vmid in log
+    assert running_vms(h) == []
+    assert "current state (Powered off)" in fails(h, "vmsvc.power.shutdown", vmid=vmid)
+
+
+def test_shutdown_ignored_by_the_guest_leaves_it_running(vmhost):
+    h = vmhost
+    path = write_vmx(h, "deaf")
+    vmid = register(h, path)
+    call(h, "vmsvc.power.on", vmid=vmid)
+    wait_serial(path, "sum 1..1000 = 500500")
     pid = running_vms(h)[0]["VMXCartelID"]
-    msg = fails(h, "vmsvc.power.shutdown", vmid=vmid)
-    assert msg.startswith("Shutdown failed: (vim.fault.ToolsUnavailable)"), msg
-    assert "power.off" in msg
+    assert call(h, "vmsvc.power.shutdown", vmid=vmid) is True
     assert state(h, vmid) == "Powered on" and alive(pid)
     call(h, "vmsvc.power.off", vmid=vmid)
-    assert "current state (Powered off)" in fails(h, "vmsvc.power.shutdown", vmid=vmid)
+    assert not alive(pid)

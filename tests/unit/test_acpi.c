@@ -2,13 +2,15 @@
  * Unit tests for the x86 platform tables: the e820 map, the ACPI tables
  * (read back from guest RAM by walking RSDP -> XSDT -> each table, with
  * offsets taken from the ACPI 6.x specification rather than from the
- * structs in acpi.c), the MP tables, and the acpi_pm registers.  When
+ * structs in acpi.c), the MP tables, the acpi_pm registers and the
+ * Generic Event Device (power button) with its AML.  When
  * iasl (Debian acpica-tools) is on PATH, the tables are also dumped and
  * disassembled, and the disassembly recompiled, with no error allowed;
  * without iasl that test is skipped.  Set VMK_ACPI_DUMP=dir to keep the
  * table files.
  *
- * vm_request_stop() is vmx's; a stub here records the last request.
+ * vm_request_stop() and vm_set_irq() are vmx's; stubs here record the
+ * calls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "devices/acpi_ged.h"
 #include "devices/acpi_pm.h"
 #include "vm.h"
 #include "x86/acpi.h"
@@ -43,6 +46,18 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int status)
 	(void)status;
 	stop_calls++;
 	stop_why = why;
+}
+
+static int irq_calls;
+static unsigned int irq_gsi;
+static int irq_level;
+
+void vm_set_irq(struct vm *vm, unsigned int gsi, int level)
+{
+	(void)vm;
+	irq_calls++;
+	irq_gsi = gsi;
+	irq_level = level;
 }
 
 /* ---- helpers ---- */
@@ -282,6 +297,55 @@ static void check_madt(const struct fixture *f)
 	assert_int_equal(nmis, 1);
 }
 
+/*
+ * \_SB.PWRB and \_SB.GED0, byte for byte where the encoding is fixed
+ * (ACPI 6.x, 20.2 and 6.4.3.6).
+ */
+static void check_dsdt_power_button(const uint8_t *d, uint32_t len)
+{
+	static const uint8_t pwrb[] = { 0x5b, 0x82, 0x0f, 'P', 'W', 'R', 'B', /* Device(PWRB) */
+					0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0c, 0x0c };
+	/* Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive) { 23 }, end tag */
+	static const uint8_t irq[] = { 0x89, 0x06, 0x00, 0x01, 0x01, ACPI_GED_GSI, 0, 0, 0, 0x79 };
+	/* OperationRegion(EREG, SystemIO, 0x603, 1) */
+	static const uint8_t region[] = { 0x5b, 0x80, 'E', 'R', 'E', 'G', 0x01,
+					  0x0b, 0x03, 0x06, 0x01 };
+	/* Field(EREG, ByteAcc, NoLock, Preserve) { ESEL, 8 } */
+	static const uint8_t field[] = { 0x5b, 0x81, 0x0b, 'E', 'R', 'E', 'G', 0x01,
+					 'E', 'S', 'E', 'L', 0x08 };
+	/*
+	 * Method(_EVT, 1, Serialized) { If (And(ESEL, 1)) { Store(1, ESEL)
+	 *                               Notify(\_SB.PWRB, 0x80) } }
+	 */
+	static const uint8_t evt[] = {
+		0x14, 0x22, '_', 'E', 'V', 'T', 0x09,
+		0xa0, 0x1b, 0x7b, 'E', 'S', 'E', 'L', 0x01, 0x00,
+		0x70, 0x01, 'E', 'S', 'E', 'L',
+		0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80,
+	};
+	const uint8_t *name = find_bytes(d, len, "GED0", 4);
+
+	assert_non_null(find_bytes(d, len, pwrb, sizeof(pwrb)));
+	assert_int_equal(count_bytes(d, len, "ACPI0013", 9), 1);
+	/* Device(GED0) with a two-byte PkgLength holds the rest, in this order */
+	assert_non_null(name);
+	assert_true(name - d >= 4 && name[-4] == 0x5b && name[-3] == 0x82);
+	assert_int_equal(name[-2] >> 6, 1);
+	size_t dev_len = (name[-2] & 0x0f) | (size_t)name[-1] << 4;
+	assert_true(name - 2 + dev_len <= d + len);
+	size_t left = dev_len - 2;
+	const uint8_t *p = find_bytes(name, left, irq, sizeof(irq));
+	assert_non_null(p);
+	assert_int_equal(sum(p, sizeof(irq) + 1), 0);  /* the template's checksum */
+	p = find_bytes(p, left - (size_t)(p - name), region, sizeof(region));
+	assert_non_null(p);
+	p = find_bytes(p, left - (size_t)(p - name), field, sizeof(field));
+	assert_non_null(p);
+	p = find_bytes(p, left - (size_t)(p - name), evt, sizeof(evt));
+	assert_non_null(p);
+	assert_true(p + sizeof(evt) == name - 2 + dev_len);     /* _EVT ends the device */
+}
+
 static void check_dsdt(const struct fixture *f, const uint8_t *d)
 {
 	uint32_t len = rd32(d + 4);
@@ -295,6 +359,7 @@ static void check_dsdt(const struct fixture *f, const uint8_t *d)
 	assert_non_null(find_bytes(d, len, com1_io, sizeof(com1_io)));
 	assert_non_null(find_bytes(d, len, "\x0c\x41\xd0\x05\x01", 5)); /* PNP0501 */
 	assert_int_equal(count_bytes(d, len, "LNRO0005", 9), f->vm.nr_virtio);
+	check_dsdt_power_button(d, len);
 	for (unsigned int i = 0; i < f->vm.nr_virtio; i++) {
 		const struct virtio_slot *s = &f->vm.virtio[i];
 		uint8_t mem[] = { 0x86, 0x09, 0x00, 0x01, 0, 0, 0, 0, 0x00, 0x10, 0, 0,
@@ -522,6 +587,55 @@ static void test_aml_resources(void **state)
 	aml_free(&r);
 }
 
+static void test_aml_methods(void **state)
+{
+	(void)state;
+	struct aml a = AML_INIT, body = AML_INIT, pred = AML_INIT;
+
+	aml_region_io(&a, "REG", 0x60, 4);
+	assert_aml(&a, 0x5b, 0x80, 'R', 'E', 'G', '_', 0x01, 0x0a, 0x60, 0x0a, 0x04);
+	aml_field_byte(&a, "REG", "F", 3);
+	assert_aml(&a, 0x5b, 0x81, 0x0b, 'R', 'E', 'G', '_', 0x01, 'F', '_', '_', '_', 0x03);
+
+	/* Method(M, 2, NotSerialized) { Store(Zero, X) }: PkgLength 12 counts itself */
+	aml_store(&body);
+	aml_integer(&body, 0);
+	aml_name(&body, "X");
+	aml_method(&a, "M", 2, false, &body);
+	assert_aml(&a, 0x14, 0x0c, 'M', '_', '_', '_', 0x02, 0x70, 0x00, 'X', '_', '_', '_');
+	aml_free(&body);
+
+	aml_and(&pred);
+	aml_integer(&pred, 2);
+	aml_integer(&pred, 3);
+	aml_null_name(&pred);
+	aml_notify(&body);
+	aml_name(&body, "D");
+	aml_integer(&body, 0x80);
+	aml_if(&a, &pred, &body);
+	/* If (And(2, 3)) { Notify(D, 0x80) } */
+	assert_aml(&a, 0xa0, 0x0e, 0x7b, 0x0a, 0x02, 0x0a, 0x03, 0x00,
+		   0x86, 'D', '_', '_', '_', 0x0a, 0x80);
+	aml_free(&pred);
+
+	aml_method(&a, "M", 8, true, &body);
+	assert_true(a.failed);
+	aml_free(&a);
+	aml_free(&body);
+	static const char *const bad_fields[] = { "", "A.B", "\\A", "ABCDE", "1A" };
+	for (size_t i = 0; i < sizeof(bad_fields) / sizeof(bad_fields[0]); i++) {
+		aml_field_byte(&a, "REG", bad_fields[i], 8);
+		assert_true(a.failed);
+		aml_free(&a);
+	}
+	aml_field_byte(&a, "REG", "F", 0);
+	assert_true(a.failed);
+	aml_free(&a);
+	aml_field_byte(&a, "REG", "F", 64);
+	assert_true(a.failed);
+	aml_free(&a);
+}
+
 /* ---- MP table ---- */
 
 struct mp_counts {
@@ -665,6 +779,65 @@ static void test_acpi_pm(void **state)
 	assert_int_equal(stop_calls, 3);
 }
 
+/* ---- Generic Event Device ---- */
+
+static uint8_t ged_read(struct vm *vm)
+{
+	uint8_t v = 0xee;
+	assert_true(bus_access(&vm->pio, ACPI_GED_EVT_PORT, &v, 1, false));
+	return v;
+}
+
+static void test_acpi_ged(void **state)
+{
+	(void)state;
+	struct vm vm = { 0 };
+
+	acpi_ged_raise(&vm, ACPI_GED_PWR_BUTTON);       /* no device yet: nothing */
+	irq_calls = 0;
+	assert_int_equal(acpi_ged_init(&vm), 0);
+	assert_non_null(vm.ged);
+	assert_int_equal(irq_calls, 0);
+	assert_int_equal(ged_read(&vm), 0);
+
+	/* a press latches the bit and raises the level line once */
+	acpi_ged_raise(&vm, ACPI_GED_PWR_BUTTON);
+	assert_int_equal(irq_calls, 1);
+	assert_int_equal(irq_gsi, ACPI_GED_GSI);
+	assert_int_equal(irq_level, 1);
+	acpi_ged_raise(&vm, ACPI_GED_PWR_BUTTON);       /* pressed again before the ack */
+	assert_int_equal(irq_calls, 1);
+	assert_int_equal(ged_read(&vm), ACPI_GED_PWR_BUTTON);
+	assert_int_equal(ged_read(&vm), ACPI_GED_PWR_BUTTON);  /* reading does not clear */
+
+	/* writing 0 clears nothing; writing the bit clears it and drops the line */
+	uint8_t v = 0;
+	assert_true(bus_access(&vm.pio, ACPI_GED_EVT_PORT, &v, 1, true));
+	assert_int_equal(irq_calls, 1);
+	assert_int_equal(ged_read(&vm), ACPI_GED_PWR_BUTTON);
+	v = ACPI_GED_PWR_BUTTON;
+	assert_true(bus_access(&vm.pio, ACPI_GED_EVT_PORT, &v, 1, true));
+	assert_int_equal(irq_calls, 2);
+	assert_int_equal(irq_level, 0);
+	assert_int_equal(ged_read(&vm), 0);
+
+	/* a wider read sees the register in its low byte, zeros above */
+	acpi_ged_raise(&vm, ACPI_GED_PWR_BUTTON);
+	uint32_t d = 0xffffffff;
+	assert_true(bus_access(&vm.pio, ACPI_GED_EVT_PORT, &d, 4, false));
+	assert_int_equal(d, ACPI_GED_PWR_BUTTON);
+	d = 0xff;
+	assert_true(bus_access(&vm.pio, ACPI_GED_EVT_PORT, &d, 4, true));
+	assert_int_equal(irq_level, 0);
+
+	/* the port is claimed once; the ACPI PM ports next to it stay free */
+	assert_int_equal(acpi_ged_init(&vm), -1);
+	assert_int_equal(acpi_pm_init(&vm), 0);
+	acpi_ged_destroy(&vm);
+	assert_null(vm.ged);
+	acpi_ged_raise(&vm, ACPI_GED_PWR_BUTTON);       /* gone: nothing happens */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,8 +851,10 @@ int main(void)
 		cmocka_unit_test(test_aml_integers_and_names),
 		cmocka_unit_test(test_aml_pkglength),
 		cmocka_unit_test(test_aml_resources),
+		cmocka_unit_test(test_aml_methods),
 		cmocka_unit_test(test_mptable),
 		cmocka_unit_test(test_acpi_pm),
+		cmocka_unit_test(test_acpi_ged),
 	};
 	return cmocka_run_group_tests_name("acpi", tests, NULL, NULL);
 }

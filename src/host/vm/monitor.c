@@ -161,7 +161,9 @@ static void describe_exit(struct vm_live *v, char *why, size_t len)
 		return;
 	}
 	if (reaped) {
-		if (si.si_code == CLD_EXITED)
+		if (si.si_code == CLD_EXITED && si.si_status == 0 && v->shutdown_asked)
+			snprintf(why, len, "the guest powered off (vmsvc/power.shutdown)");
+		else if (si.si_code == CLD_EXITED)
 			snprintf(why, len, "vmx exited with status %d%s%s", si.si_status,
 				 tail[0] ? ": " : "", tail);
 		else

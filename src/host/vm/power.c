@@ -487,9 +487,10 @@ static json_t *power_reset(json_t *params)
 	return forward(params, "Reset", "reset");
 }
 
-/* A soft power-off needs the guest's cooperation, which the reference
- * gets from VMware Tools; vmx has no such agent (nor an ACPI power
- * button) yet, so the request fails as it does there without Tools. */
+/* A soft power-off, as the reference's "Shut Down Guest": vmx presses
+ * the VM's ACPI power button and the request returns at once; a guest
+ * that acts on it powers off (the monitor then sees vmx exit 0), one
+ * that ignores it keeps running. */
 static json_t *power_shutdown(json_t *params)
 {
 	struct vm_live *v = running(params, "Shutdown");
@@ -503,7 +504,8 @@ static json_t *power_shutdown(json_t *params)
 				   "cannot be asked to shut down (%s); use vmsvc/power.off",
 				   v->name, err);
 	json_decref(r);
-	vmklog("VMX", "VM %lld (%s): shutdown requested", v->vmid, v->name);
+	v->shutdown_asked = true;
+	vmklog("VMX", "VM %lld (%s): shutdown requested (ACPI power button)", v->vmid, v->name);
 	return json_true();
 }
 

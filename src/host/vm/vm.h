@@ -95,6 +95,7 @@ struct vm_live {
 	int ctl_fd;			/* control connection, -1 when closed */
 	bool child;			/* ours: waitid tells the exit status */
 	const char *stop_reason;	/* set when vmkd stops it on purpose */
+	bool shutdown_asked;		/* power.shutdown pressed its power button */
 	char name[VMX_NAME_MAX];	/* displayName */
 	char vmx_path[PATH_MAX];	/* the .vmx */
 	char run_dir[PATH_MAX];		/* <run dir>/vms/<vmid> */

@@ -8,13 +8,16 @@
  * it, the MADT, the XSDT listing FADT and MADT, and last the RSDP at the
  * fixed VM_ACPI_ADDR pointing at the XSDT.  Fixed-layout tables are
  * packed structs (the host is x86, little-endian like ACPI); the DSDT is
- * AML from x86/aml.c.
+ * AML from x86/aml.c.  Besides the devices, the DSDT holds \_S5 and
+ * the power button: \_SB.PWRB (PNP0C0C) and the Generic Event Device
+ * \_SB.GED0 whose _EVT notifies it (devices/acpi_ged.h).
  */
 #include "x86/acpi.h"
 
 #include <stddef.h>
 #include <string.h>
 
+#include "devices/acpi_ged.h"
 #include "devices/acpi_pm.h"
 #include "vm.h"
 #include "x86/aml.h"
@@ -246,6 +249,66 @@ static void dsdt_virtio(struct aml *sb, unsigned int n, const struct virtio_slot
 	aml_free(&dev);
 }
 
+/* Device(PWRB): the control-method power button GED0 notifies. */
+static void dsdt_power_button(struct aml *sb)
+{
+	struct aml dev = AML_INIT;
+
+	aml_name_def(&dev, "_HID");
+	aml_eisaid(&dev, "PNP0C0C");
+	aml_device(sb, "PWRB", &dev);
+	aml_free(&dev);
+}
+
+/*
+ * _EVT(gsi): the GED has a single interrupt, so the argument says
+ * nothing new; the event register says what happened.
+ *   If (And(ESEL, PWR_BUTTON)) { Store(PWR_BUTTON, ESEL)  (acknowledge)
+ *                                Notify(\_SB.PWRB, 0x80) }
+ * The acknowledgement comes first: a press arriving during Notify
+ * then raises the interrupt again instead of being cleared unseen.
+ */
+static void ged_evt(struct aml *dev)
+{
+	struct aml body = AML_INIT, pred = AML_INIT, then = AML_INIT;
+
+	aml_and(&pred);
+	aml_name(&pred, "ESEL");
+	aml_integer(&pred, ACPI_GED_PWR_BUTTON);
+	aml_null_name(&pred);
+	aml_store(&then);
+	aml_integer(&then, ACPI_GED_PWR_BUTTON);
+	aml_name(&then, "ESEL");
+	aml_notify(&then);
+	aml_name(&then, "\\_SB.PWRB");
+	aml_integer(&then, ACPI_GED_BUTTON_NOTIFY);
+	aml_if(&body, &pred, &then);
+	aml_method(dev, "_EVT", 1, true, &body);
+	aml_free(&body);
+	aml_free(&pred);
+	aml_free(&then);
+}
+
+/* Device(GED0): the Generic Event Device of devices/acpi_ged.h. */
+static void dsdt_ged(struct aml *sb)
+{
+	struct aml dev = AML_INIT, res = AML_INIT;
+
+	aml_name_def(&dev, "_HID");
+	aml_string(&dev, "ACPI0013");
+	aml_name_def(&dev, "_UID");
+	aml_integer(&dev, 0);
+	aml_res_ext_irq_level(&res, ACPI_GED_GSI);
+	aml_name_def(&dev, "_CRS");
+	aml_resource_template(&dev, &res);
+	aml_region_io(&dev, "EREG", ACPI_GED_EVT_PORT, 1);
+	aml_field_byte(&dev, "EREG", "ESEL", 8);
+	ged_evt(&dev);
+	aml_device(sb, "GED0", &dev);
+	aml_free(&res);
+	aml_free(&dev);
+}
+
 /* Name(_S5, Package() { typ, typ, 0, 0 }): SLP_TYPa, SLP_TYPb, reserved. */
 static void dsdt_s5(struct aml *d)
 {
@@ -269,6 +332,8 @@ static int build_dsdt(struct acpi_ctx *c, uint64_t *gpa)
 	header_init(&h, "DSDT", DSDT_REVISION);
 	aml_bytes(&t, &h, sizeof(h));
 	dsdt_com1(&sb);
+	dsdt_power_button(&sb);
+	dsdt_ged(&sb);
 	for (unsigned int i = 0; i < vm->nr_virtio; i++)
 		dsdt_virtio(&sb, i, &vm->virtio[i]);
 	aml_scope(&t, "\\_SB", &sb);

@@ -24,7 +24,20 @@
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_ROOT_CHAR 0x5c
 #define AML_PARENT_PREFIX 0x5e
+#define AML_METHOD_OP 0x14
+#define AML_STORE_OP 0x70
+#define AML_AND_OP 0x7b
+#define AML_NOTIFY_OP 0x86
+#define AML_IF_OP 0xa0
+#define AML_NULL_NAME 0x00
+#define AML_REGION_OP 0x80     /* after AML_EXT_OP_PREFIX */
+#define AML_FIELD_OP 0x81      /* after AML_EXT_OP_PREFIX */
 #define AML_DEVICE_OP 0x82     /* after AML_EXT_OP_PREFIX */
+
+#define REGION_SYSTEM_IO 0x01
+#define FIELD_BYTE_ACC 0x01    /* NoLock and Preserve are 0 */
+#define METHOD_SERIALIZED 0x08 /* bits 2-0 are the argument count */
+#define METHOD_MAX_ARGS 7
 
 #define RES_IO 0x47            /* small item 0x08, 7 bytes */
 #define RES_IRQ 0x22           /* small item 0x04, 2 bytes */
@@ -34,6 +47,7 @@
 
 #define EXT_IRQ_CONSUMER 0x01
 #define EXT_IRQ_EDGE 0x02      /* active high and exclusive are 0 */
+#define EXT_IRQ_LEVEL 0x00
 
 #define NAME_SEG_LEN 4
 #define MAX_NAME_SEGS 255
@@ -317,6 +331,79 @@ void aml_buffer(struct aml *a, const struct aml *bytes)
 	aml_free(&head);
 }
 
+void aml_region_io(struct aml *a, const char *name, uint16_t port, uint16_t len)
+{
+	aml_u8(a, AML_EXT_OP_PREFIX);
+	aml_u8(a, AML_REGION_OP);
+	aml_name(a, name);
+	aml_u8(a, REGION_SYSTEM_IO);
+	aml_integer(a, port);
+	aml_integer(a, len);
+}
+
+/*
+ * FieldList element NamedField: a NameSeg and the field's width in bits,
+ * encoded like a PkgLength that does not count itself.  Widths up to 63
+ * bits take the one-byte form, all a byte register needs.
+ */
+void aml_field_byte(struct aml *a, const char *region, const char *field, uint8_t bits)
+{
+	struct aml head = AML_INIT, list = AML_INIT;
+
+	if (bits == 0 || bits > 0x3f)
+		a->failed = true;
+	aml_name(&head, region);
+	aml_u8(&head, FIELD_BYTE_ACC);
+	if (aml_name_seg(&list, field) != strlen(field))
+		a->failed = true;
+	aml_u8(&list, bits);
+	aml_u8(a, AML_EXT_OP_PREFIX);
+	aml_u8(a, AML_FIELD_OP);
+	aml_pkg(a, &head, &list);
+	aml_free(&head);
+	aml_free(&list);
+}
+
+void aml_method(struct aml *a, const char *name, unsigned int nargs, bool serialized,
+		const struct aml *body)
+{
+	struct aml head = AML_INIT;
+
+	if (nargs > METHOD_MAX_ARGS)
+		a->failed = true;
+	aml_name(&head, name);
+	aml_u8(&head, (uint8_t)((nargs & METHOD_MAX_ARGS) | (serialized ? METHOD_SERIALIZED : 0)));
+	aml_u8(a, AML_METHOD_OP);
+	aml_pkg(a, &head, body);
+	aml_free(&head);
+}
+
+void aml_if(struct aml *a, const struct aml *predicate, const struct aml *body)
+{
+	aml_u8(a, AML_IF_OP);
+	aml_pkg(a, predicate, body);
+}
+
+void aml_store(struct aml *a)
+{
+	aml_u8(a, AML_STORE_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	aml_u8(a, AML_AND_OP);
+}
+
+void aml_notify(struct aml *a)
+{
+	aml_u8(a, AML_NOTIFY_OP);
+}
+
+void aml_null_name(struct aml *a)
+{
+	aml_u8(a, AML_NULL_NAME);
+}
+
 void aml_res_io16(struct aml *r, uint16_t base, uint8_t len)
 {
 	aml_u8(r, RES_IO);
@@ -344,13 +431,23 @@ void aml_res_mem32_fixed(struct aml *r, uint32_t base, uint32_t len)
 	aml_u32(r, len);
 }
 
-void aml_res_ext_irq(struct aml *r, uint32_t gsi)
+static void ext_irq(struct aml *r, uint32_t gsi, uint8_t trigger)
 {
 	aml_u8(r, RES_EXT_IRQ);
 	aml_u16(r, 6);          /* flags, count, one interrupt number */
-	aml_u8(r, EXT_IRQ_CONSUMER | EXT_IRQ_EDGE);
+	aml_u8(r, EXT_IRQ_CONSUMER | trigger);
 	aml_u8(r, 1);
 	aml_u32(r, gsi);
+}
+
+void aml_res_ext_irq(struct aml *r, uint32_t gsi)
+{
+	ext_irq(r, gsi, EXT_IRQ_EDGE);
+}
+
+void aml_res_ext_irq_level(struct aml *r, uint32_t gsi)
+{
+	ext_irq(r, gsi, EXT_IRQ_LEVEL);
 }
 
 /* The end tag's second byte makes all bytes of the template sum to 0. */

@@ -57,6 +57,25 @@ void aml_package(struct aml *a, unsigned int nr, const struct aml *elements);
 /* Buffer() { bytes }. */
 void aml_buffer(struct aml *a, const struct aml *bytes);
 
+/* OperationRegion(name, SystemIO, port, len) */
+void aml_region_io(struct aml *a, const char *name, uint16_t port, uint16_t len);
+/* Field(region, ByteAcc, NoLock, Preserve) { field, bits }: one field at offset 0. */
+void aml_field_byte(struct aml *a, const char *region, const char *field, uint8_t bits);
+/* Method(name, nargs, Serialized or NotSerialized) { body } */
+void aml_method(struct aml *a, const char *name, unsigned int nargs, bool serialized,
+		const struct aml *body);
+/* If (predicate) { body }: predicate is one encoded TermArg. */
+void aml_if(struct aml *a, const struct aml *predicate, const struct aml *body);
+
+/*
+ * Operators.  AML is prefix notation: each of these appends the opcode,
+ * and the caller appends the operands right after it, in ASL order.
+ */
+void aml_store(struct aml *a);          /* Store(src, dst): src, dst */
+void aml_and(struct aml *a);            /* And(x, y, target): x, y, target */
+void aml_notify(struct aml *a);         /* Notify(object, value): object, value */
+void aml_null_name(struct aml *a);      /* no target: the result is dropped */
+
 /* Resource descriptors, appended to a template under construction. */
 /* IO(Decode16, base, base, 0, len) */
 void aml_res_io16(struct aml *r, uint16_t base, uint8_t len);
@@ -66,6 +85,8 @@ void aml_res_irq(struct aml *r, unsigned int irq);
 void aml_res_mem32_fixed(struct aml *r, uint32_t base, uint32_t len);
 /* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi } */
 void aml_res_ext_irq(struct aml *r, uint32_t gsi);
+/* Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi } */
+void aml_res_ext_irq_level(struct aml *r, uint32_t gsi);
 /* ResourceTemplate() { res }: adds the end tag and its checksum. */
 void aml_resource_template(struct aml *a, const struct aml *res);
 
