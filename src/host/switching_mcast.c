@@ -38,7 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/netns.h"
+#include "netns.h"
 #include "switching_internal.h"
 
 #define MC_SET_MAX 4096		/* groups per adapter: more is not a host's */

@@ -38,7 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "net/netns.h"
+#include "netns.h"
 #include "net/vmknic_tap.h"
 #include "switching.h"
 #include "switching_internal.h"

@@ -24,6 +24,7 @@
  * timestamp and any size, 0 included, gives a round-trip time.
  */
 #include "icmp_ping.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -34,23 +35,18 @@
 #include <limits.h>
 #include <linux/errqueue.h>
 #include <linux/icmp.h>
-#include <linux/magic.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#define NETNS_DIR "/run/netns"
 #define SEQ_SLOTS 65536u                /* one per 16-bit sequence number */
 
 static void set_err(char *err, size_t len, const char *fmt, ...)
@@ -66,52 +62,6 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- namespaces ---- */
-
-struct ns_job {
-	int fd;
-	int (*fn)(void *);
-	void *arg;
-	int ret;
-};
-
-static void *ns_thread(void *p)
-{
-	struct ns_job *job = p;
-	if (setns(job->fd, CLONE_NEWNET) < 0)
-		job->ret = -errno;
-	else
-		job->ret = job->fn(job->arg);
-	return NULL;
-}
-
-int ping_in_netns(int nsfd, int (*fn)(void *arg), void *arg)
-{
-	if (nsfd < 0)
-		return fn(arg);
-	struct ns_job job = {.fd = nsfd, .fn = fn, .arg = arg, .ret = 0};
-	pthread_t t;
-	int err = pthread_create(&t, NULL, ns_thread, &job);
-	if (err)
-		return -err;
-	pthread_join(t, NULL);
-	return job.ret;
-}
-
-/* Opens a namespace file; -ENOENT unless it really is a namespace (a
- * leftover plain file under /run/netns is not). */
-static int open_ns_file(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct statfs sf;
-	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC) {
-		close(fd);
-		return -ENOENT;
-	}
-	return fd;
-}
 
 static bool same_file(int fd, const struct stat *b)
 {
@@ -173,7 +123,7 @@ static int open_default_ns(const char *instance)
 	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 		return -1;      /* stale pid file: vmkd is not running */
 	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
-	int fd = open_ns_file(path);
+	int fd = netns_open_path(path);
 	return fd < 0 ? -1 : normalize_ns(fd);
 }
 
@@ -212,8 +162,8 @@ int ping_stack_open(const char *instance, const char *stack, struct ping_stack *
 		set_err(err, errlen, "Unknown netstack '%s'", stack);
 		return -EINVAL;
 	}
-	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, out->nsname);
-	int fd = open_ns_file(path);
+	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, out->nsname);
+	int fd = netns_open_path(path);
 	if (fd < 0) {
 		set_err(err, errlen, "Unknown netstack '%s'", stack);
 		out->nsname[0] = 0;
@@ -246,7 +196,7 @@ static int lookup_ifindex(void *p)
 static int stack_ifindex(const struct ping_stack *st, const char *name)
 {
 	struct ifindex_args a = {.name = name};
-	return ping_in_netns(st->nsfd, lookup_ifindex, &a);
+	return netns_run(st->nsfd, lookup_ifindex, &a);
 }
 
 /* True when namespace vmk-INSTANCE-REST belongs to a longer instance
@@ -286,7 +236,7 @@ static int list_stacks(const char *instance, struct ping_stack *out, int max)
 	n++;
 
 	struct dirent **names = NULL;
-	int count = scandir(NETNS_DIR, &names, NULL, alphasort);
+	int count = scandir(NETNS_RUN_DIR, &names, NULL, alphasort);
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "vmk-%s-", instance);
 	size_t plen = strlen(prefix);
@@ -297,8 +247,8 @@ static int list_stacks(const char *instance, struct ping_stack *out, int max)
 		    owned_by_longer_instance(instance, rest))
 			continue;
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, name);
-		int fd = open_ns_file(path);
+		snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, name);
+		int fd = netns_open_path(path);
 		if (fd < 0)
 			continue;
 		struct stat sb;
@@ -438,7 +388,7 @@ int ping_stack_addrs(const struct ping_stack *st, const char *prefix, int family
 		     struct ping_addr *out, int max)
 {
 	struct addrs_args a = {.prefix = prefix, .family = family, .out = out, .max = max};
-	return ping_in_netns(st ? st->nsfd : -1, collect_addrs, &a);
+	return netns_run(st ? st->nsfd : -1, collect_addrs, &a);
 }
 
 struct gw_args {
@@ -526,7 +476,7 @@ static int find_gateway(void *p)
 int ping_stack_gateway(const struct ping_stack *st, int family, struct sockaddr_storage *gw)
 {
 	struct gw_args a = {.family = family, .gw = gw};
-	return ping_in_netns(st ? st->nsfd : -1, find_gateway, &a);
+	return netns_run(st ? st->nsfd : -1, find_gateway, &a);
 }
 
 int ping_debug_targets(const struct ping_stack *st, int family, struct sockaddr_storage *out,
@@ -645,7 +595,7 @@ int ping_open(const struct ping_opts *o, bool *raw, uint16_t *id, char *err, siz
 		return -EAFNOSUPPORT;
 	}
 	struct sock_args sa = {.family = o->family};
-	int fd = ping_in_netns(o->stack ? o->stack->nsfd : -1, make_icmp_socket, &sa);
+	int fd = netns_run(o->stack ? o->stack->nsfd : -1, make_icmp_socket, &sa);
 	if (fd < 0) {
 		if (o->stack && o->stack->nsfd >= 0 && (fd == -EPERM || fd == -EACCES))
 			set_err(err, errlen, "cannot enter netstack '%s': %s", o->stack->name, strerror(-fd));

@@ -67,10 +67,6 @@ int ping_find_interface(const char *instance, const char *ifname, const char *st
 
 void ping_stack_close(struct ping_stack *st);
 
-/* Runs fn(arg) with the calling context inside namespace nsfd (in a
- * short-lived thread; nsfd < 0: directly).  Returns fn's result or
- * -errno if the namespace could not be entered. */
-int ping_in_netns(int nsfd, int (*fn)(void *arg), void *arg);
 
 /* An address of a stack's interface, as getifaddrs() sees it there. */
 struct ping_addr {

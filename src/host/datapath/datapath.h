@@ -384,9 +384,9 @@ int dp_test_port_pop(struct dp_port *p, void *buf, size_t cap,
 unsigned dp_test_port_pending(struct dp_port *p);
 void dp_test_port_clear(struct dp_port *p);
 
-/* Runs fn(arg) in the network namespace /run/netns/NETNS (NULL: here),
- * on the calling thread; returns fn's result, or -errno if it could
- * not enter or come back. */
+/* Runs fn(arg) in the network namespace /run/netns/NETNS (NULL: here,
+ * directly), in a short-lived thread that enters it; returns fn's
+ * result, or -errno if the namespace could not be opened or entered. */
 int dp_in_netns(const char *netns, int (*fn)(void *arg), void *arg);
 
 /* ---- the runner ---- */

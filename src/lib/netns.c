@@ -184,7 +184,7 @@ bool netns_exists(const char *name)
 
 /* ---- fds ---- */
 
-static int open_ns_file(const char *path)
+int netns_open_path(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -201,12 +201,12 @@ int netns_open(const char *name)
 {
 	char path[PATH_MAX];
 	int r = ns_path(name, path, sizeof(path));
-	return r < 0 ? r : open_ns_file(path);
+	return r < 0 ? r : netns_open_path(path);
 }
 
 int netns_open_self(void)
 {
-	return open_ns_file("/proc/self/ns/net");
+	return netns_open_path("/proc/self/ns/net");
 }
 
 bool netns_same(int fd_a, int fd_b)

@@ -37,6 +37,9 @@ bool netns_exists(const char *name);
 /* An O_CLOEXEC fd of namespace NAME, or of the process's own namespace. */
 int netns_open(const char *name);
 int netns_open_self(void);
+/* The same for a namespace file by path (/proc/PID/ns/net): -ENOENT
+ * unless it really is a namespace (a leftover plain file is not). */
+int netns_open_path(const char *path);
 
 /* True if the two fds refer to the same namespace. */
 bool netns_same(int fd_a, int fd_b);
