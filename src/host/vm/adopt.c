@@ -38,7 +38,6 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "switching_vm.h"
 #include "vm.h"
 #include "vmklog.h"
 
@@ -65,19 +64,6 @@ static void clear(const struct row *r, const char *why)
 	}
 	rmdir(dir);
 	vmklog("VMX", "VM %lld (%s): Powered off: %s", r->vmid, r->name, why);
-}
-
-static void attach(struct vm_live *v)
-{
-	char name[SW_VM_PORT_NAME_MAX], err[256];
-
-	for (unsigned i = 0; i < v->nr_nics; i++) {
-		snprintf(name, sizeof(name), "vm%lld.eth%u", v->vmid, v->nics[i].index);
-		if (switching_attach_vm_port(name, v->vmid, v->nics[i].portgroup, v->nics[i].sock,
-					     v->nics[i].mac, err, sizeof(err)) < 0)
-			vmklog_warn("VMX", "VM %lld: ethernet%u not connected: %s", v->vmid,
-				    v->nics[i].index, err);
-	}
 }
 
 static void adopt(const struct row *r)
@@ -119,7 +105,7 @@ static void adopt(const struct row *r)
 			close(v->ctl_fd);
 		free(v);
 	} else {
-		attach(v);
+		vm_live_attach_ports(v);
 		vmklog("VMX", "VM %lld (%s): re-adopted running vmx pid %d, world %lld", v->vmid,
 		       v->name, (int)v->pid, v->world_id);
 	}

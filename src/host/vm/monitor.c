@@ -125,6 +125,19 @@ unsigned vm_live_count(void)
 	return nlive;
 }
 
+void vm_live_attach_ports(struct vm_live *v)
+{
+	char name[SW_VM_PORT_NAME_MAX], err[256];
+
+	for (unsigned i = 0; i < v->nr_nics; i++) {
+		snprintf(name, sizeof(name), "vm%lld.eth%u", v->vmid, v->nics[i].index);
+		if (switching_attach_vm_port(name, v->vmid, v->nics[i].portgroup, v->nics[i].sock,
+					     v->nics[i].mac, err, sizeof(err)) < 0)
+			vmklog_warn("VMX", "VM %lld: ethernet%u not connected: %s", v->vmid,
+				    v->nics[i].index, err);
+	}
+}
+
 void vm_live_set_config(struct vm_live *v, const struct vmx_vm_config *c)
 {
 	char uuid[VMX_UUID_STRLEN];

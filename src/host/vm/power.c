@@ -330,19 +330,6 @@ static void abort_start(struct vm_live *v)
 	free(v);
 }
 
-static void attach_ports(struct vm_live *v)
-{
-	char name[SW_VM_PORT_NAME_MAX], err[256];
-
-	for (unsigned i = 0; i < v->nr_nics; i++) {
-		snprintf(name, sizeof(name), "vm%lld.eth%u", v->vmid, v->nics[i].index);
-		if (switching_attach_vm_port(name, v->vmid, v->nics[i].portgroup, v->nics[i].sock,
-					     v->nics[i].mac, err, sizeof(err)) < 0)
-			vmklog_warn("VMX", "VM %lld: ethernet%u not connected: %s", v->vmid,
-				    v->nics[i].index, err);
-	}
-}
-
 static bool start(struct vm_live *v, const struct vmx_vm_config *c, char *err, size_t errlen)
 {
 	struct vm_cgroup cg;
@@ -430,7 +417,7 @@ static json_t *power_on(json_t *params)
 	}
 	if (!record(v))
 		goto out;
-	attach_ports(v);
+	vm_live_attach_ports(v);
 	vmklog("VMX", "VM %lld (%s): Powered on: vmx pid %d, world %lld, %u vCPUs, %u MB, "
 	       "%u NICs, cgroup %s", vmid, v->name, (int)v->pid, v->world_id, c->numvcpus,
 	       c->memsize_mb, v->nr_nics, vm_cgroup_kind());

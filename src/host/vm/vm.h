@@ -123,6 +123,9 @@ void vm_live_gone(struct vm_live *v, int wait_ms);
 void vm_live_release_all(void);
 /* The NICs and names of v from its config (after a start or adoption). */
 void vm_live_set_config(struct vm_live *v, const struct vmx_vm_config *c);
+/* Puts each of v's NICs on its port group as port vm<vmid>.eth<N>
+ * (after a power-on or an adoption; vm_live_gone takes them off). */
+void vm_live_attach_ports(struct vm_live *v);
 
 /* Sends sig to v's vmx through its pidfd when it has one, so that a pid
  * reused after vmx's exit is never signalled; kill(2) otherwise. */
