@@ -30,6 +30,8 @@ struct sw_uplink {
 	struct dp_port *port;		/* NULL while the NIC is absent */
 	bool link_up;			/* last state told to the switch */
 	bool warned;			/* an open failure was logged */
+	bool claimed;			/* the kernel's stack is off it */
+	char saved[2][8];		/* its sysctls from before (uplink_claim) */
 };
 
 struct sw_pg {

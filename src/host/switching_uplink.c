@@ -18,11 +18,12 @@
  * larger than its interface's MTU.  The interface's admin state is never
  * touched: an administrator's `ip link set down` is a link failure.
  *
- * Link state is "up" when the interface is up and running (carrier).  It
- * is read on every rtnetlink link event of this namespace (RTNLGRP_LINK:
- * failover within a few milliseconds of the change) and once a second
- * (events can be lost when the socket overflows); each change is told to
- * the switch (dp_switch_set_link), whose teaming fails over, announces
+ * Link state is "up" when the interface is up and has its carrier
+ * (dp_link_is_up).  It is read on every rtnetlink link event of this
+ * namespace (RTNLGRP_LINK: failover within a few milliseconds of the
+ * change) and once a second (events can be lost when the socket
+ * overflows, and the kernel tells some carrier changes up to a second
+ * late); each change is told to the switch (dp_switch_set_link), whose teaming fails over, announces
  * the moved MACs and fails back as the port groups' policies say.
  */
 #include <errno.h>
@@ -50,15 +51,6 @@ static int ifreq_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
 	return ioctl(ctl_fd, req, ifr);
 }
 
-static bool link_is_up(const char *ifname)
-{
-	struct ifreq ifr = { 0 };
-
-	if (ifreq_ioctl(ifname, SIOCGIFFLAGS, &ifr) < 0)
-		return false;
-	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-}
-
 static void set_mtu(const struct sw_vswitch *vs, const struct sw_uplink *u)
 {
 	struct ifreq ifr = { 0 };
@@ -71,8 +63,87 @@ static void set_mtu(const struct sw_vswitch *vs, const struct sw_uplink *u)
 			    u->ifname, strerror(errno));
 }
 
+/*
+ * An uplink carries its vSwitch only, as a vmnic does: the kernel's own
+ * stack of this namespace must stay off it, as it stays off a bridge port.
+ * Linux answers ARP on any interface for every address of the namespace,
+ * so the NIC would answer for the vmknics' addresses with its own MAC and
+ * a peer would send their traffic to the NIC, around the switch; whichever
+ * reply came last won.  With IPv6 on, the NIC's own link-local address
+ * puts its DAD, router solicitations and MLD reports on the wire.  The
+ * values from before come back when the NIC leaves the vSwitch; one that
+ * already has the uplink's value was left by a vmkd that died, and comes
+ * back as the kernel's default.
+ */
+static const struct {
+	const char *key, *uplink, *kernel_default;
+} uplink_sysctls[2] = {
+	{ "ipv4/conf/%s/arp_ignore", "8", "0" },
+	{ "ipv6/conf/%s/disable_ipv6", "1", "0" },
+};
+
+static int sysctl_path(char *path, size_t len, const char *key, const char *ifname)
+{
+	char k[96];
+
+	snprintf(k, sizeof(k), key, ifname);
+	return snprintf(path, len, "/proc/sys/net/%s", k) < (int)len ? 0 : -1;
+}
+
+static int sysctl_rw(const char *key, const char *ifname, char *old, size_t oldlen,
+		     const char *value)
+{
+	char path[160];
+	FILE *f;
+
+	if (sysctl_path(path, sizeof(path), key, ifname) < 0)
+		return -1;
+	if (old) {
+		if (!(f = fopen(path, "re")))
+			return -1;
+		bool ok = fgets(old, (int)oldlen, f) != NULL;
+		fclose(f);
+		if (!ok)
+			return -1;
+		old[strcspn(old, "\n")] = 0;
+	}
+	if (!(f = fopen(path, "we")))
+		return -1;
+	bool ok = fputs(value, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static void uplink_claim(struct sw_uplink *u)
+{
+	if (u->claimed)
+		return;
+	for (int i = 0; i < 2; i++) {
+		char *old = u->saved[i];
+		if (sysctl_rw(uplink_sysctls[i].key, u->ifname, old, sizeof(u->saved[i]),
+			      uplink_sysctls[i].uplink) < 0) {
+			old[0] = 0;
+			vmklog_warn("Uplink", "%s: cannot keep the host's stack off %s (%s): %s",
+				    u->nic, u->ifname, uplink_sysctls[i].key, strerror(errno));
+		} else if (!strcmp(old, uplink_sysctls[i].uplink)) {
+			snprintf(old, sizeof(u->saved[i]), "%s", uplink_sysctls[i].kernel_default);
+		}
+	}
+	u->claimed = true;
+}
+
+static void uplink_release(struct sw_uplink *u)
+{
+	if (!u->claimed)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (u->saved[i][0])
+			sysctl_rw(uplink_sysctls[i].key, u->ifname, NULL, 0, u->saved[i]);
+	u->claimed = false;
+}
+
 static void uplink_close(struct sw_uplink *u)
 {
+	uplink_release(u);
 	if (!u->port)
 		return;
 	sw_log_port_stats(u->port);
@@ -103,6 +174,7 @@ static void uplink_open(struct sw_vswitch *vs, struct sw_uplink *u)
 	if (!ifindex)
 		return;
 	set_mtu(vs, u);
+	uplink_claim(u);
 	struct dp_port *p = dp_packet_port_new(u->nic, u->ifname, NULL, err, sizeof(err));
 	if (!p || uplink_attach(vs, p) < 0) {
 		if (p)
@@ -208,7 +280,7 @@ static void uplink_poll(struct sw_vswitch *vs, struct sw_uplink *u)
 			uplink_open(vs, u);
 		return;
 	}
-	bool up = link_is_up(u->ifname);
+	bool up = dp_link_is_up(ctl_fd, u->ifname);
 	if (up == u->link_up)
 		return;
 	u->link_up = up;

@@ -15,7 +15,7 @@ import types
 
 import pytest
 
-from vmkd_ip_util import ip_snapshot
+from vmkd_ip_util import ip_snapshot, ipj, sysctl
 from vmkd_util import (VMKPING, VS, Fabric, Host, add_portgroup, add_vmknic, add_vswitch,
                       close_hosts, ping_ok, ping_stats, vmkping, wire)
 
@@ -61,6 +61,40 @@ def test_vmkping_across_hosts_on_the_right_stack_only(hosts2):
     assert fails(a, "10.72.0.2")
     assert fails(a, "-S", "vmotion", "10.71.0.2")
     assert fails(a, "-I", "vmk2", "10.71.0.2")
+
+
+def lladdr(ns, dev):
+    return [l["address"] for l in ipj(ns, "link", "show", "dev", dev)][0]
+
+
+def neigh_mac(ns, ip):
+    return [n.get("lladdr") for n in ipj(ns, "neigh", "show", "to", ip)]
+
+
+def test_uplinks_carry_the_vswitch_only(hosts2):
+    """The kernel's own stack of a host's namespace stays off its uplinks,
+    as off a bridge port: a NIC must never answer ARP for a vmknic's
+    address (with Linux's defaults it did, with its own MAC, and the peer
+    sent the adapter's traffic to the NIC, around the switch).  While the
+    NIC is an uplink its arp_ignore is 8 and its IPv6 is off; out of the
+    vSwitch it gets its values back.  A cable that is up is an uplink that
+    is up at once (its carrier), not when the kernel gets round to telling."""
+    a, b = hosts2
+    for h, n in ((a, 1), (b, 2)):
+        assert sysctl(h.ns, "ipv4/conf/vmnic0/arp_ignore") == "0"
+        two_stacks(h, n)
+        assert "vmnic0 (vmnic0) connected to vSwitch1, link up" in h.log()
+        assert sysctl(h.ns, "ipv4/conf/vmnic0/arp_ignore") == "8"
+        assert sysctl(h.ns, "ipv6/conf/vmnic0/disable_ipv6") == "1"
+    vmk1_a, nic_a = lladdr(a.ns, "vmk1"), lladdr(a.ns, "vmnic0")
+    for _ in range(5):  # which reply came last was a race: try a few times
+        subprocess.run(["ip", "-n", b.ns, "neigh", "flush", "dev", "vmk1"], check=True)
+        assert ping_ok(b, "-I", "vmk1", "10.71.0.1")
+        assert neigh_mac(b.ns, "10.71.0.1") == [vmk1_a], (vmk1_a, nic_a)
+        assert nic_a not in [m for r in ipj(b.ns, "neigh") for m in [r.get("lladdr")]]
+    a.ok(*VS, "uplink", "remove", "-v", "vSwitch1", "-u", "vmnic0")
+    assert sysctl(a.ns, "ipv4/conf/vmnic0/arp_ignore") == "0"
+    assert sysctl(a.ns, "ipv6/conf/vmnic0/disable_ipv6") == "0"
 
 
 def test_uplink_and_cable_changes(hosts2):

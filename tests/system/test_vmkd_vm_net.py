@@ -106,3 +106,21 @@ def test_port_group_in_use_by_a_vm_is_not_removed(vmhost):
     assert "Green" in [p["Name"] for p in h.json(*VS, "portgroup", "list")]
     call(h, "vmsvc.power.off", vmid=vmid)
     h.ok(*VS, "portgroup", "remove", "-p", "Green", "-v", "vSwitch0")
+
+
+def test_an_adapter_that_does_not_start_connected_gets_no_port(vmhost):
+    """ethernet0.startConnected = "FALSE" ("Connect at power on" off): the
+    VM runs, its adapter has no port on the vSwitch and answers nothing."""
+    h = vmhost
+    path = write_vmx(h, "unplugged", kernel=guest("net"),
+                     extra=nic("VM Network", "00:50:56:00:03:02") +
+                     ['ethernet0.startConnected = "FALSE"'],
+                     cmdline="ip=10.11.0.2 net.mode=respond net.seconds=60")
+    vmid = register(h, path)
+    call(h, "vmsvc.power.on", vmid=vmid)
+    world = [p for p in running_vms(h) if p["DisplayName"] == "unplugged"][0]["WorldID"]
+    assert call(h, "network.vm.port.list", **{"world-id": world}) == []
+    add_vmknic(h, "vmk1", "VM Network", "10.11.0.1")
+    r = vmkping(h, "-I", "vmk1", "-c", "2", "-i", "0.2", "-W", "1", "10.11.0.2")
+    assert r.rc != 0, r
+    assert state(h, vmid) == "Powered on"

@@ -357,6 +357,10 @@ struct dp_port *dp_tap_port_new(const char *name, int fd);
 struct dp_port *dp_packet_port_new(const char *name, const char *ifname,
 				   const char *netns, char *err, size_t errlen);
 
+/* Whether interface ifname (of fd's namespace) is up with its carrier on;
+ * fd is any socket. */
+bool dp_link_is_up(int fd, const char *ifname);
+
 /*
  * VM ports: a vhost-user back end (port_vhost.c, docs/vms.md) that
  * connects to the front end's socket at socket_path (vmx listens there).

@@ -29,7 +29,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -224,15 +226,29 @@ static void set_buffers(int fd)
 		set_int(fd, SOL_SOCKET, SO_SNDBUF, SOCK_BUF);
 }
 
-static bool link_is_up(int fd, const char *ifname)
+/*
+ * The link is the carrier (ETHTOOL_GLINK), not IFF_RUNNING: the kernel
+ * sets IFF_RUNNING from the operational state, which its link watch
+ * updates up to a second after the carrier changed (for any device it does
+ * not count as urgent, such as a veth whose peer has the same ifindex in
+ * another namespace), and frames that arrive meanwhile would be dropped as
+ * coming from a down uplink.  A device without ETHTOOL_GLINK falls back to
+ * IFF_RUNNING.
+ */
+bool dp_link_is_up(int fd, const char *ifname)
 {
 	struct ifreq ifr;
+	struct ethtool_value ev = { .cmd = ETHTOOL_GLINK };
 
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP))
 		return false;
-	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+	bool running = ifr.ifr_flags & IFF_RUNNING;
+	ifr.ifr_data = (char *)&ev;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		return running;
+	return ev.data != 0;
 }
 
 static int packet_join(int fd, int ifindex)
@@ -267,7 +283,7 @@ static int packet_open_here(void *arg)
 	set_buffers(fd);
 	if (packet_join(fd, a->ifindex) < 0)
 		return packet_fail(fd, a, "cannot bind");
-	a->link_up = link_is_up(fd, a->ifname);
+	a->link_up = dp_link_is_up(fd, a->ifname);
 	return fd;
 }
 

@@ -130,6 +130,10 @@ void vm_live_attach_ports(struct vm_live *v)
 	char name[SW_VM_PORT_NAME_MAX], err[256];
 
 	for (unsigned i = 0; i < v->nr_nics; i++) {
+		/* "Connect at power on" off: the adapter's link stays down,
+		 * as vmx's is while no back end has connected */
+		if (!v->nics[i].start_connected)
+			continue;
 		snprintf(name, sizeof(name), "vm%lld.eth%u", v->vmid, v->nics[i].index);
 		if (switching_attach_vm_port(name, v->vmid, v->nics[i].portgroup, v->nics[i].sock,
 					     v->nics[i].mac, err, sizeof(err)) < 0)
@@ -151,6 +155,7 @@ void vm_live_set_config(struct vm_live *v, const struct vmx_vm_config *c)
 		n->index = c->nics[i].index;
 		snprintf(n->portgroup, sizeof(n->portgroup), "%s", c->nics[i].network_name);
 		memcpy(n->mac, c->nics[i].mac, 6);
+		n->start_connected = c->nics[i].start_connected;
 		VM_FMT(n->sock, sizeof(n->sock), "%s/ethernet%u.sock", v->run_dir, n->index);
 	}
 }

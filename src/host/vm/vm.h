@@ -84,6 +84,7 @@ struct vm_nic {
 	char portgroup[VMX_NAME_MAX];
 	uint8_t mac[6];
 	char sock[VM_SOCK_MAX];		/* vmx's vhost-user socket */
+	bool start_connected;		/* ethernetN.startConnected */
 };
 
 struct vm_live {
