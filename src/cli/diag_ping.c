@@ -6,8 +6,9 @@
  * --host (required, except in debug mode), --debug (-D: no host; the
  * stack's own addresses are pinged in turn, as vmkping -D does: its
  * loopback, its adapters' addresses, its default gateway; --ipv6 for the
- * IPv6 ones), --nexthop (-N: not supported, a stack's routes pick the
- * next hop), --interface (the socket is bound to the adapter and its
+ * IPv6 ones), --nexthop (-N: IPv4 only, with --interface: the requests go
+ * to that next hop whatever the stack's routes say, ping_nexthop.h),
+ * --interface (the socket is bound to the adapter and its
  * address), --netstack (default: the adapter's, else defaultTcpipStack),
  * --count (3), --size (56), --df, --ttl, --wait (seconds to wait for
  * replies after the last request, 1), --interval (seconds, 1),
@@ -38,6 +39,7 @@
 
 #include "cmdtable.h"
 #include "icmp_ping.h"
+#include "ping_nexthop.h"
 #include "jsonrpc.h"
 #include "rpc.h"
 
@@ -46,6 +48,7 @@ struct ping_req {
 	char stack[PING_STACK_NAME_MAX];
 	int family;
 	bool debug;
+	struct in_addr nexthop;		/* s_addr 0: none */
 	struct ping_opts o;
 };
 
@@ -117,11 +120,20 @@ static int parse(json_t *p, struct ping_req *r, char *msg, size_t len)
 	if (r->debug && r->host)
 		return fail(msg, len, "Invalid --host '%s': debug mode (-D) pings the netstack's "
 			    "own addresses and takes no host", r->host);
-	if (nexthop)
-		return fail(msg, len, "Invalid --nexthop '%s': not supported by vmk: the routes of "
-			    "the netstack choose the next hop", nexthop);
 	if (v4 && v6)
 		return fail(msg, len, "Invalid --ipv6: --ipv4 and --ipv6 exclude each other");
+	if (nexthop) {
+		if (inet_pton(AF_INET, nexthop, &r->nexthop) != 1 || !r->nexthop.s_addr)
+			return fail(msg, len, "Invalid --nexthop '%s': an IPv4 address in dotted "
+				    "quad notation", nexthop);
+		if (!r->iface)
+			return fail(msg, len, "Invalid --nexthop '%s': it requires --interface",
+				    nexthop);
+		if (v6 || r->debug)
+			return fail(msg, len, "Invalid --nexthop '%s': IPv4 only, without --debug",
+				    nexthop);
+		r->family = AF_INET;
+	}
 	if (!r->host && !r->debug)
 		return fail(msg, len, "Missing required parameter -H|--host");
 	if (seconds(p, "interval", 0.001, 1, &r->o.interval, msg, len) ||
@@ -253,13 +265,25 @@ static int run_one(struct ping_req *r, struct trace *t, struct ping_stats *sum, 
 	uint16_t id;
 
 	ping_addr_str(&r->o.dest, t->host, sizeof(t->host));
+	struct ping_nexthop nh = {0};
+	if (r->nexthop.s_addr) {
+		if (ping_nexthop_add(&nh, r->o.stack->nsfd, r->o.ifname,
+				     ((struct sockaddr_in *)&r->o.dest)->sin_addr, r->nexthop,
+				     err, sizeof(err)) < 0) {
+			snprintf(msg, len, "%s", err);
+			return JSONRPC_FAILED;
+		}
+		r->o.mark = nh.mark;
+	}
 	int fd = ping_open(&r->o, &raw, &id, err, sizeof(err));
 	if (fd < 0) {
+		ping_nexthop_del(&nh);
 		snprintf(msg, len, "%s", err);
 		return JSONRPC_FAILED;
 	}
 	int rc = ping_run(fd, raw, id, &r->o, on_event, t, &stats);
 	close(fd);
+	ping_nexthop_del(&nh);
 	if (rc < 0 && rc != -EINTR) {
 		snprintf(msg, len, "ping failed: %s", strerror(-rc));
 		return JSONRPC_FAILED;

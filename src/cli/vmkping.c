@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "icmp_ping.h"
+#include "ping_nexthop.h"
 
 #define PROG "vmkping"
 #define EXIT_NOREPLY 1
@@ -56,7 +57,8 @@ static void usage(FILE *f)
 	      "      -i <interval>    seconds between requests (default 1)\n"
 	      "      -I <interface>   send through this VMkernel adapter (vmkN), from its\n"
 	      "                       address, without a routing lookup\n"
-	      "      -N <next_hop>    next hop (not supported by vmk)\n"
+	      "      -N <next_hop>    send through this IPv4 next hop, whatever the\n"
+	      "                       stack's routes say (needs -I)\n"
 	      "      -s <size>        ICMP data bytes per request (default 56: a 64-byte\n"
 	      "                       ICMP message with its 8-byte header; IP header not\n"
 	      "                       counted)\n"
@@ -177,6 +179,9 @@ static void print_event(const struct ping_event *ev, void *arg)
 
 /* One PING block; returns the replies received, or -1 if the socket could
  * not be made (the error printed). */
+/* -N: the next hop for IPv4 requests, or none (s_addr 0). */
+static struct in_addr nexthop;
+
 static int ping_target(const struct target *t, struct ping_opts *o, bool verbose)
 {
 	char addr[INET6_ADDRSTRLEN], line[512], err[256];
@@ -189,10 +194,21 @@ static int ping_target(const struct target *t, struct ping_opts *o, bool verbose
 			PROG, t->host, t->host);
 		return -1;
 	}
+	struct ping_nexthop nh = {0};
+	if (nexthop.s_addr) {
+		if (ping_nexthop_add(&nh, o->stack->nsfd, o->ifname,
+				     ((struct sockaddr_in *)&o->dest)->sin_addr, nexthop,
+				     err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", PROG, err);
+			return -1;
+		}
+		o->mark = nh.mark;
+	}
 	bool raw;
 	uint16_t id;
 	int fd = ping_open(o, &raw, &id, err, sizeof(err));
 	if (fd < 0) {
+		ping_nexthop_del(&nh);
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return -1;
 	}
@@ -220,6 +236,7 @@ static int ping_target(const struct target *t, struct ping_opts *o, bool verbose
 	struct ping_stats st;
 	int r = ping_run(fd, raw, id, o, print_event, NULL, &st);
 	close(fd);
+	ping_nexthop_del(&nh);
 	if (r < 0 && r != -EINTR)
 		fprintf(stderr, "%s: %s\n", PROG, strerror(-r));
 	static char block[1024];
@@ -288,7 +305,10 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		case 'i': o.interval = parse_secs(optarg, "interval", 0.001, 3600); break;
 		case 'I': ifname = optarg; break;
-		case 'N': fail("-N (next hop) is not supported: routes of a stack decide the next hop");
+		case 'N':
+			if (inet_pton(AF_INET, optarg, &nexthop) != 1 || !nexthop.s_addr)
+				fail("invalid next hop '%s' (an IPv4 address)", optarg);
+			break;
 		case 's': o.size = (unsigned)parse_uint(optarg, "size", 0, PING_MAX_SIZE_V6); break;
 		case 'S': stack = optarg; break;
 		case 't': o.ttl = (int)parse_uint(optarg, "ttl", 1, 255); break;
@@ -315,6 +335,15 @@ int main(int argc, char **argv)
 			fail("-D takes no host");
 		usage(stderr);
 		return EXIT_ERROR;
+	}
+	if (nexthop.s_addr) {
+		if (!ifname)
+			fail("-N (next hop) needs -I <interface>");
+		if (debug)
+			fail("-N (next hop) and -D exclude each other");
+		if (family == AF_INET6)
+			fail("-N (next hop) is for IPv4 only");
+		family = AF_INET;
 	}
 	if (o.deadline > 0 && !count_given)
 		o.count = 0;    /* -w alone: until the deadline */

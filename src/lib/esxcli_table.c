@@ -700,7 +700,7 @@ static const struct cmd_opt ping_opts[] = {
 	  "Specify the TCP/IP netstack which the interface resides on" },
 	{ "nexthop", 'N', CMD_STR, 0, 0, 0,
 	  "Override the system's default route selection, in dotted quad notation. (IPv4 only. "
-	  "Requires interface option) (not supported by vmk)" },
+	  "Requires interface option)" },
 	{ "size", 's', CMD_LONG, RANGE(0, 65507), "Set the payload size of the packets to send." },
 	{ "ttl", 't', CMD_LONG, RANGE(1, 255), "Set IPv4 Time To Live or IPv6 Hop Limit" },
 	{ "wait", 'W', CMD_STR, 0, 0, 0,

@@ -623,6 +623,13 @@ int ping_open(const struct ping_opts *o, bool *raw, uint16_t *id, char *err, siz
 			goto fail;
 		r = 0;
 	}
+	if (o->mark) {
+		what = "SO_MARK";
+		if (setsockopt(fd, SOL_SOCKET, SO_MARK, &o->mark, sizeof(o->mark)) < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
 	/* a datagram socket gets its identifier when bound; a raw one is
 	 * bound only to pin the source address */
 	if (!sa.raw || o->ifname) {

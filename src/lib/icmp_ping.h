@@ -107,6 +107,7 @@ struct ping_opts {
 	unsigned size;                  /* ICMP data bytes */
 	int ttl;                        /* IPv4 TTL / IPv6 hop limit; 0: the stack's default */
 	bool df;                        /* don't fragment (IP_PMTUDISC_DO / IPV6_DONTFRAG) */
+	uint32_t mark;                  /* SO_MARK (a next hop's rule, ping_nexthop.h), 0: none */
 	volatile sig_atomic_t *stop;    /* ends the run early when it becomes non-zero, or NULL */
 };
 

@@ -5,6 +5,7 @@ adapters and the far end of veths the test makes; nothing leaves the
 test's namespaces."""
 import json
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -165,9 +166,12 @@ BAD = [
     (("-D", "-H", "10.71.0.1"), "Error: Invalid --host '10.71.0.1': debug mode (-D) pings "
      "the netstack's own addresses and takes no host"),
     (("-D", "--netstack", "nosuch"), "Error: Invalid --netstack 'nosuch': no such netstack"),
-    (("-H", "10.71.0.1", "-I", "vmk1", "-N", "10.71.0.9"),
-     "Error: Invalid --nexthop '10.71.0.9': not supported by vmk: the routes of the netstack "
-     "choose the next hop"),
+    (("-H", "10.71.0.1", "-N", "10.71.0.9"),
+     "Error: Invalid --nexthop '10.71.0.9': it requires --interface"),
+    (("-H", "10.71.0.1", "-I", "vmk1", "-N", "gw"),
+     "Error: Invalid --nexthop 'gw': an IPv4 address in dotted quad notation"),
+    (("-H", "fd00::1", "-I", "vmk1", "--ipv6", "-N", "10.71.0.9"),
+     "Error: Invalid --nexthop '10.71.0.9': IPv4 only, without --debug"),
     (("-H", "no.such.host.invalid", "-c", "1"),
      "Error: Invalid --host 'no.such.host.invalid': unknown host for IPv4"),
     (("-H", "10.71.0.1", "-c", "x"),
@@ -190,3 +194,20 @@ def test_the_names_come_from_vmkd(h):
     assert msg == "Error: Invalid --interface 'veth0': no such VMkernel network interface"
     assert h.json(*NETSTACK, "list")[1]["Name"] == "vmotion"
     assert h.json(*ROUTE, "list", "-N", "vmotion")[0]["Network"] == "10.71.0.0"
+
+
+def test_nexthop_overrides_the_routes(h):
+    """--nexthop: the requests go through vmk1 to the given next hop,
+    whatever the stack's routes say.  10.72.0.2 answers through the
+    stack's route (veth0); through vmk1 to 10.71.0.9, which nobody
+    answers for, nothing comes back; no rule or route of it stays.
+    (test_vmkping.py shows a next hop that answers.)"""
+    ns = stack_ns(h, "vmotion")
+    rules = subprocess.run(["ip", "-n", ns, "rule"], capture_output=True, text=True).stdout
+    _, summary = parse(h.ok(*PING, "--netstack", "vmotion", "-H", "10.72.0.2", "-c", "1"))
+    assert summary[:3] == ("10.72.0.2", "1", "1")
+    _, summary = parse(h.ok(*PING, "-I", "vmk1", "-N", "10.71.0.9", "-H", "10.72.0.2",
+                            "-c", "1", "-W", "1"))
+    assert summary[:5] == ("10.72.0.2", "1", "0", "0", "100")
+    assert subprocess.run(["ip", "-n", ns, "rule"], capture_output=True,
+                          text=True).stdout == rules

@@ -379,6 +379,26 @@ def test_unreachable_neighbour(inst):
     assert p.seconds < 8
 
 
+def test_next_hop_bypasses_the_routes(inst):
+    """-N: the requests go to the given next hop, whatever the stack's
+    routes say, and nothing of it stays in the stack.  The peer owns
+    10.99.0.1; the vmotion stack routes 10.99.0.0/24 through 10.77.0.3,
+    which nobody answers."""
+    inst.ip(inst.peer, "addr", "add", "10.99.0.1/32", "dev", "lo")
+    inst.ip(inst.vmotion, "route", "add", "10.99.0.0/24", "via", "10.77.0.3")
+    rules = inst.ip(inst.vmotion, "rule").stdout
+    routes = inst.ip(inst.vmotion, "route", "show", "table", "all").stdout
+    p = inst.vmkping("-I", "vmk1", "-c", "2", "-i", "0.2", "-W", "1", "10.99.0.1")
+    assert p.returncode == 1, p     # through 10.77.0.3: no answer
+    p = inst.vmkping("-I", "vmk1", "-N", "10.77.0.2", "-c", "2", "-i", "0.2", "10.99.0.1")
+    check_ok(p, "10.99.0.1", 2)
+    p = inst.vmkping("-I", "vmk1", "-N", "10.77.0.9", "-c", "2", "-i", "0.2", "-W", "1",
+                     "10.99.0.1")
+    assert p.returncode == 1, p     # a next hop that is not there
+    assert inst.ip(inst.vmotion, "rule").stdout == rules
+    assert inst.ip(inst.vmotion, "route", "show", "table", "all").stdout == routes
+
+
 def test_debug_mode(inst):
     """-D pings the stack's loopback, its adapters' addresses and its gateway."""
     inst.ip(inst.vmotion, "route", "add", "default", "via", "10.77.0.2")
@@ -423,7 +443,9 @@ def test_errors(inst):
     assert "deadline" in err("-w", "0", "10.77.0.2")
     assert "unknown option" in err("-z", "10.77.0.2")
     assert "needs a value" in err("10.77.0.2", "-c")
-    assert "not supported" in err("-N", "10.77.0.254", "-I", "vmk1", "10.77.0.2")
+    assert err("-N", "10.77.0.254", "10.77.0.2") == "vmkping: -N (next hop) needs -I <interface>"
+    assert "next hop" in err("-N", "nexthop", "-I", "vmk1", "10.77.0.2")
+    assert "IPv4 only" in err("-6", "-N", "10.77.0.254", "-I", "vmk1", "fd00:77::2")
     assert "unknown host" in err("-4", "fd00:77::2")
     assert "instance" in err("--instance", "bad/name", "10.77.0.2")
     p = inst.vmkping()

@@ -875,6 +875,7 @@ static struct nlmsghdr *route_msg(struct nl *nl, uint16_t type, uint16_t flags,
 		.rtm_protocol = del ? r->protocol : r->protocol ? r->protocol : RTPROT_STATIC,
 		.rtm_scope = route_scope(r, del),
 		.rtm_type = del ? r->type : r->type ? r->type : RTN_UNICAST,
+		.rtm_flags = r->onlink && !del ? RTNH_F_ONLINK : 0,
 	};
 	struct nlmsghdr *nlh = msg_start(nl, type, flags, &rtm, sizeof(rtm));
 	if (r->dst.len)
@@ -962,6 +963,10 @@ static struct nlmsghdr *rule_msg(struct nl *nl, uint16_t type, uint16_t flags,
 		mnl_attr_put_strz(nlh, FRA_OIFNAME, r->oif);
 	if (r->suppress_default)
 		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	if (r->fwmark) {
+		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
+		mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+	}
 	return nlh;
 }
 

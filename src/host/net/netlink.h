@@ -130,6 +130,7 @@ struct nl_route {
 	uint8_t scope;          /* on add: computed (link without gateway) */
 	uint8_t type;           /* RTN_*; 0 on add means RTN_UNICAST */
 	uint32_t table;         /* on add/remove: the table; 0 means main */
+	bool onlink;            /* on add: the gateway is on oif's link, whatever its address */
 };
 
 /* -EEXIST if present; a gateway on no connected network of the stack:
@@ -148,7 +149,7 @@ int nl_route_list(struct nl *nl, int family, struct nl_route **routes, size_t *n
 
 /* ---- policy routing rules ---- */
 
-/* "[from SRC] [oif NAME] lookup TABLE [suppress_prefixlength 0] pref P". */
+/* "[from SRC] [oif NAME] [fwmark M] lookup TABLE [suppress_prefixlength 0] pref P". */
 struct nl_rule {
 	int family;             /* AF_INET or AF_INET6 */
 	uint32_t priority;      /* 0: the kernel picks one */
@@ -157,12 +158,13 @@ struct nl_rule {
 	struct nl_prefix src;   /* the source prefix (has_src) */
 	char oif[IFNAMSIZ];     /* the output device the socket is bound to, "" any */
 	bool suppress_default;  /* suppress_prefixlength 0: a default route found there does not count */
+	uint32_t fwmark;        /* packets of sockets with this SO_MARK only (0: any) */
 };
 
 /* -EEXIST if the same rule is there. */
 int nl_rule_add(struct nl *nl, const struct nl_rule *r);
 /* Removes the first rule matching what is set in r (family, priority,
- * table, source, oif).  -ENOENT if there is none. */
+ * table, source, oif, fwmark).  -ENOENT if there is none. */
 int nl_rule_del(struct nl *nl, const struct nl_rule *r);
 
 /* ---- neighbours (ARP, NDP) ---- */
