@@ -5,7 +5,8 @@
  *
  * Human shapes, as the reference prints them:
  *   struct     "   Label: value" (an empty value keeps the space after
- *              the colon; lists joined with ", "; units after values)
+ *              the colon; lists joined with ", "; units after values),
+ *              after the heading-only field's value if it has one
  *   list       the first field's value at column 0, the struct's lines,
  *              a blank line after each
  *   table      header, a dashes row, columns two spaces apart, numbers
@@ -147,6 +148,18 @@ static const struct cmd_field *body(const struct cmd *c)
 static void human_struct(FILE *f, const struct cmd *c, json_t *obj)
 {
 	human_fields(f, body(c), obj, 3);
+}
+
+/* One struct; a heading-only field heads it, as the reference's
+ * `nic stats get` is headed "NIC statistics for vmnicN". */
+static void human_single(FILE *f, const struct cmd *c, json_t *obj)
+{
+	if (body(c) != c->fields) {
+		char *title = field_text(&c->fields[0], obj);
+		fprintf(f, "%s\n", title);
+		free(title);
+	}
+	human_struct(f, c, obj);
 }
 
 static void human_list(FILE *f, const struct cmd *c, json_t *arr)
@@ -498,7 +511,7 @@ void format_print(FILE *f, const struct cmd *c, json_t *result, enum formatter f
 			fprintf(f, "%s\n", t);
 			free(t);
 		} else if (c->output == OUT_STRUCT) {
-			human_struct(f, c, result);
+			human_single(f, c, result);
 		} else if (c->output == OUT_STRUCT_LIST) {
 			human_list(f, c, result);
 		} else {

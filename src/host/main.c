@@ -162,6 +162,8 @@ static void register_handlers(void)
 	vmknic_ip_register();
 	vmknic_tag_register();
 	route_register();
+	neighbor_register();
+	connection_register();
 	vm_register();
 }
 

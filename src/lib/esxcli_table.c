@@ -29,6 +29,7 @@ static const struct cmd_ns namespaces[] = {
 	{ "network diag", "Diagnostics of the host's networking." },
 	{ "network ip", "Operations on the host's IP networking: VMkernel adapters, TCP/IP stacks "
 	  "and routes." },
+	{ "network ip connection", "List active tcpip connections" },
 	{ "network ip interface", "Operations having to do with the creation, management and "
 	  "deletion of VMkernel network interfaces (vmknic)." },
 	{ "network ip interface ipv4", "IPv4 settings of VMkernel network interfaces." },
@@ -37,12 +38,14 @@ static const struct cmd_ns namespaces[] = {
 	  "interfaces." },
 	{ "network ip interface tag", "Service tags of VMkernel network interfaces: the traffic "
 	  "each one carries." },
+	{ "network ip neighbor", "Operations that can be performed on arp tables" },
 	{ "network ip netstack", "Operations having to do with the creation, management and "
 	  "deletion of VMkernel Netstack Instances." },
 	{ "network ip route", "Operations pertaining to route configuration" },
 	{ "network ip route ipv4", "IPv4 routes of the TCP/IP stacks." },
 	{ "network ip route ipv6", "IPv6 routes of the TCP/IP stacks." },
 	{ "network nic", "Operations on the host's physical network adapters (NICs)." },
+	{ "network nic stats", "Statistics of the host's physical network adapters." },
 	{ "network vm", "Operations on the network adapters of running virtual machines." },
 	{ "network vm port", "The virtual switch ports of a running virtual machine." },
 	{ "network vswitch", "Operations on the host's virtual switches." },
@@ -161,6 +164,76 @@ static const struct cmd_field nic_fields[] = {
 	FLD("MACAddress", "MAC Address", FIELD_STR, 0),
 	FLD("MTU", "MTU", FIELD_INT, 0),
 	FLD("Description", "Description", FIELD_STR, 0),
+	END
+};
+
+/* `nic get`: ESXi's NICInfo fields, alphabetical as ESXi prints them, with
+ * vmk's Admin Status, Duplex, MAC Address (the permanent one), MTU and
+ * Speed in their places. */
+static const struct cmd_field nic_driver_fields[] = {
+	FLD("BusInfo", "Bus Info", FIELD_STR, 0),
+	FLD("Driver", "Driver", FIELD_STR, 0),
+	FLD("FirmwareVersion", "Firmware Version", FIELD_STR, 0),
+	FLD("Version", "Version", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field nic_get_fields[] = {
+	FLD("AdminStatus", "Admin Status", FIELD_STR, 0),
+	FLD("AdvertisedAutoNegotiation", "Advertised Auto Negotiation", FIELD_BOOL, 0),
+	FLD("AdvertisedLinkModes", "Advertised Link Modes", FIELD_LIST, 0),
+	FLD("AutoNegotiation", "Auto Negotiation", FIELD_BOOL, 0),
+	FLD("CableType", "Cable Type", FIELD_STR, 0),
+	FLD("CurrentMessageLevel", "Current Message Level", FIELD_INT, 0),
+	NESTED("DriverInfo", "Driver Info", FIELD_STRUCT, nic_driver_fields, "NICDriverInfo"),
+	FLD("Duplex", "Duplex", FIELD_STR, 0),
+	FLD("LinkDetected", "Link Detected", FIELD_BOOL, 0),
+	FLD("LinkStatus", "Link Status", FIELD_STR, 0),
+	FLD("MACAddress", "MAC Address", FIELD_STR, 0),
+	FLD("MTU", "MTU", FIELD_INT, 0),
+	FLD("Name", "Name", FIELD_STR, 0),
+	FLD("PHYAddress", "PHYAddress", FIELD_INT, 0),
+	FLD("PauseAutonegotiate", "Pause Autonegotiate", FIELD_BOOL, 0),
+	FLD("PauseRX", "Pause RX", FIELD_BOOL, 0),
+	FLD("PauseTX", "Pause TX", FIELD_BOOL, 0),
+	FLD("Speed", "Speed", FIELD_INT, 0),
+	FLD("SupportedPorts", "Supported Ports", FIELD_LIST, 0),
+	FLD("SupportsAutoNegotiation", "Supports Auto Negotiation", FIELD_BOOL, 0),
+	FLD("SupportsPause", "Supports Pause", FIELD_BOOL, 0),
+	FLD("SupportsWakeon", "Supports Wakeon", FIELD_BOOL, 0),
+	FLD("Transceiver", "Transceiver", FIELD_STR, 0),
+	FLD("VirtualAddress", "Virtual Address", FIELD_STR, 0),
+	FLD("Wakeon", "Wakeon", FIELD_LIST, 0),
+	END
+};
+
+/* `nic stats get`: headed "NIC statistics for vmnicN" (heading only);
+ * internal names as ESXi's. */
+static const struct cmd_field nic_stats_fields[] = {
+	FLD("Heading", 0, FIELD_STR, 0),
+	FLD("Packetsreceived", "Packets received", FIELD_INT, 0),
+	FLD("Packetssent", "Packets sent", FIELD_INT, 0),
+	FLD("Bytesreceived", "Bytes received", FIELD_INT, 0),
+	FLD("Bytessent", "Bytes sent", FIELD_INT, 0),
+	FLD("Receivepacketsdropped", "Receive packets dropped", FIELD_INT, 0),
+	FLD("Transmitpacketsdropped", "Transmit packets dropped", FIELD_INT, 0),
+	FLD("Multicastpacketsreceived", "Multicast packets received", FIELD_INT, 0),
+	FLD("Broadcastpacketsreceived", "Broadcast packets received", FIELD_INT, 0),
+	FLD("Multicastpacketssent", "Multicast packets sent", FIELD_INT, 0),
+	FLD("Broadcastpacketssent", "Broadcast packets sent", FIELD_INT, 0),
+	FLD("Totalreceiveerrors", "Total receive errors", FIELD_INT, 0),
+	FLD("Receivelengtherrors", "Receive length errors", FIELD_INT, 0),
+	FLD("Receiveovererrors", "Receive over errors", FIELD_INT, 0),
+	FLD("ReceiveCRCerrors", "Receive CRC errors", FIELD_INT, 0),
+	FLD("Receiveframeerrors", "Receive frame errors", FIELD_INT, 0),
+	FLD("ReceiveFIFOerrors", "Receive FIFO errors", FIELD_INT, 0),
+	FLD("Receivemissederrors", "Receive missed errors", FIELD_INT, 0),
+	FLD("Totaltransmiterrors", "Total transmit errors", FIELD_INT, 0),
+	FLD("Transmitabortederrors", "Transmit aborted errors", FIELD_INT, 0),
+	FLD("Transmitcarriererrors", "Transmit carrier errors", FIELD_INT, 0),
+	FLD("TransmitFIFOerrors", "Transmit FIFO errors", FIELD_INT, 0),
+	FLD("Transmitheartbeaterrors", "Transmit heartbeat errors", FIELD_INT, 0),
+	FLD("Transmitwindowerrors", "Transmit window errors", FIELD_INT, 0),
 	END
 };
 
@@ -352,6 +425,29 @@ static const struct cmd_field route6_fields[] = {
 	END
 };
 
+static const struct cmd_field neighbor_fields[] = {
+	FLD("Neighbor", "Neighbor", FIELD_STR, 0),
+	FLD("MacAddress", "Mac Address", FIELD_STR, 0),
+	FLD("Vmknic", "Vmknic", FIELD_STR, 0),
+	FLD("Expiry", "Expiry", FIELD_STR, 0),
+	FLD("State", "State", FIELD_STR, 0),
+	FLD("Type", "Type", FIELD_STR, 0),
+	END
+};
+
+static const struct cmd_field connection_fields[] = {
+	FLD("Proto", "Proto", FIELD_STR, 0),
+	FLD("RecvQ", "Recv Q", FIELD_INT, 0),
+	FLD("SendQ", "Send Q", FIELD_INT, 0),
+	FLD("LocalAddress", "Local Address", FIELD_STR, 0),
+	FLD("ForeignAddress", "Foreign Address", FIELD_STR, 0),
+	FLD("State", "State", FIELD_STR, 0),
+	FLD("WorldID", "World ID", FIELD_INT, 0),
+	FLD("CCAlgo", "CC Algo", FIELD_STR, 0),
+	FLD("WorldName", "World Name", FIELD_STR, 0),
+	END
+};
+
 static const struct cmd_field ping_trace_fields[] = {
 	FLD("ReceivedBytes", "Received Bytes", FIELD_INT, 0),
 	FLD("Host", "Host", FIELD_STR, 0),
@@ -424,6 +520,11 @@ static const struct cmd_opt vswitch_set_opts[] = {
 	{ "mtu", 'm', CMD_LONG, RANGE(1280, 9000),
 	  "The MTU of the virtual switch, in bytes. This value is in the range (1280 - 9000)" },
 	VSWITCH_OPT(REQ, "The name of the virtual switch to change."),
+	END
+};
+
+static const struct cmd_opt nic_name_opts[] = {
+	{ "nic-name", 'n', CMD_STR, REQ, 0, 0, "The name of the NIC (vmnicN)." },
 	END
 };
 
@@ -683,6 +784,31 @@ static const struct cmd_opt route6_opts[] = {
 	END
 };
 
+static const struct cmd_opt neighbor_list_opts[] = {
+	IFACE_OPT(0, "List only the neighbors on this VMkernel network interface (its netstack "
+		  "by default)."),
+	NETSTACK_OPT(0, "The netstack whose neighbors to list (default defaultTcpipStack)."),
+	{ "version", 'v', CMD_STR, 0, 0, 0,
+	  "The IP version of the neighbors to list: 4 (ARP, the default), 6 (NDP) or all." },
+	END
+};
+
+static const struct cmd_opt neighbor_remove_opts[] = {
+	IFACE_OPT(0, "Remove the entry on this VMkernel network interface only (its netstack by "
+		  "default)."),
+	{ "neighbor-addr", 'a', CMD_STR, REQ, 0, 0, "The IPv4 or IPv6 address of the neighbor." },
+	NETSTACK_OPT(0, "The netstack of the entry (default defaultTcpipStack)."),
+	{ "version", 'v', CMD_STR, REQ, 0, 0, "The IP version of the address: 4 or 6." },
+	END
+};
+
+static const struct cmd_opt connection_list_opts[] = {
+	NETSTACK_OPT(0, "The netstack whose connections to list (default defaultTcpipStack)."),
+	{ "type", 't', CMD_STR, 0, 0, 0,
+	  "Connection type : [ip, tcp, udp, all] (default all)." },
+	END
+};
+
 static const struct cmd_opt ping_opts[] = {
 	{ "count", 'c', CMD_LONG, RANGE(1, 1000000), "Specify the number of packets to send." },
 	{ "debug", 'D', CMD_FLAG, 0, 0, 0, "VMKPing debug mode: ping the netstack's loopback, "
@@ -746,6 +872,14 @@ static const struct cmd cmds[] = {
 	{ "network nic", "list", "List the physical NICs of the host: every interface of "
 	  "vmkd's network namespace other than loopback and VMkernel adapters.",
 	  no_opts, OUT_TABLE, "PhysicalNic", nic_fields },
+	{ "network nic", "get", "Get the generic configuration of a NIC: driver, link "
+	  "settings, addresses.", nic_name_opts, OUT_STRUCT, "NICInfo", nic_get_fields },
+	{ "network nic", "down", "Bring down a NIC (its admin state); a vSwitch sees its "
+	  "link go down.", nic_name_opts, OUT_NONE, 0, 0 },
+	{ "network nic", "up", "Bring up a NIC (its admin state).", nic_name_opts, OUT_NONE,
+	  0, 0 },
+	{ "network nic stats", "get", "Get the counters of a NIC.", nic_name_opts, OUT_STRUCT,
+	  "NICStats", nic_stats_fields },
 	{ VS, "list", "List the standard virtual switches of the host.", vswitch_list_opts,
 	  OUT_STRUCT_LIST, "VirtualSwitch", vswitch_fields },
 	{ VS, "add", "Add a standard virtual switch.", vswitch_add_opts, OUT_NONE, 0, 0 },
@@ -845,6 +979,12 @@ static const struct cmd cmds[] = {
 	  "IPv6Route", route6_fields },
 	{ RT6, "add", "Add an IPv6 route to a netstack.", route6_opts, OUT_NONE, 0, 0 },
 	{ RT6, "remove", "Remove an IPv6 route from a netstack.", route6_opts, OUT_NONE, 0, 0 },
+	{ "network ip neighbor", "list", "List ARP table entries", neighbor_list_opts,
+	  OUT_TABLE, "Neighbor", neighbor_fields },
+	{ "network ip neighbor", "remove", "Remove ARP table entries", neighbor_remove_opts,
+	  OUT_NONE, 0, 0 },
+	{ "network ip connection", "list", "List active tcpip connections",
+	  connection_list_opts, OUT_TABLE, "Connection", connection_fields },
 	{ "vm process", "list", "List the virtual machines running on this host: their world, "
 	  "vmx process and configuration file.", no_opts, OUT_STRUCT_LIST, "VirtualMachine",
 	  vm_process_fields },

@@ -178,10 +178,12 @@ def test_every_command_has_a_bad_input_case():
 
 
 def ip_commands_covered(commands):
-    """The IP commands have their bad input in their own files."""
+    """The IP and NIC commands have their bad input in their own files."""
     import test_vmkd_diag
     import test_vmkd_ip_bad_input
+    import test_vmkd_neighbor
     import test_vmkd_netstack
+    import test_vmkd_nic
     import test_vmkd_route
     import test_vmkd_route6
     lines = [test_vmkd_ip_bad_input.argv(line) for line, _ in test_vmkd_ip_bad_input.CASES]
@@ -189,6 +191,9 @@ def ip_commands_covered(commands):
     lines += [["network", "ip", "route", "ipv6"] + list(a) for a, _ in test_vmkd_route6.BAD]
     lines += [["network", "ip", "netstack"] + list(a) for a, _ in test_vmkd_netstack.BAD]
     lines += [["network", "diag", "ping"] + list(a) for a, _ in test_vmkd_diag.BAD]
+    lines += [["network", "ip", "neighbor"] + list(a) for a, _ in test_vmkd_neighbor.BAD]
+    lines += [["network", "ip", "connection"] + list(a) for a, _ in test_vmkd_neighbor.CONN_BAD]
+    lines += [["network", "nic"] + list(c) for c in test_vmkd_nic.NAMED]
     return {c for c in commands for words in lines if words[:len(c.split())] == c.split()}
 
 

@@ -9,11 +9,11 @@ import pytest
 from vmkd_util import ESXCLI, shared_host  # noqa: F401
 
 NAMESPACES = [
-    "network", "network diag", "network ip", "network ip interface",
+    "network", "network diag", "network ip", "network ip connection", "network ip interface",
     "network ip interface ipv4", "network ip interface ipv6", "network ip interface ipv6 address",
-    "network ip interface tag", "network ip netstack", "network ip route",
+    "network ip interface tag", "network ip neighbor", "network ip netstack", "network ip route",
     "network ip route ipv4", "network ip route ipv6",
-    "network nic", "network vm", "network vm port", "network vswitch", "network vswitch standard",
+    "network nic", "network nic stats", "network vm", "network vm port", "network vswitch", "network vswitch standard",
     "network vswitch standard policy", "network vswitch standard policy failover",
     "network vswitch standard policy security", "network vswitch standard policy shaping",
     "network vswitch standard portgroup", "network vswitch standard portgroup policy",
@@ -74,11 +74,20 @@ COMMANDS = {
                                   "-n|--network=<str>"],
     "network ip route ipv6 remove": ["-g|--gateway=<str>", "-N|--netstack=<str>",
                                      "-n|--network=<str>"],
+    "network ip neighbor list": ["-i|--interface-name=<str>", "-N|--netstack=<str>",
+                                 "-v|--version=<str>"],
+    "network ip neighbor remove": ["-i|--interface-name=<str>", "-a|--neighbor-addr=<str>",
+                                   "-N|--netstack=<str>", "-v|--version=<str>"],
+    "network ip connection list": ["-N|--netstack=<str>", "-t|--type=<str>"],
     "system version get": [],
     "system hostname get": [],
     "system hostname set": ["-d|--domain=<str>", "-f|--fqdn=<str>", "-H|--host=<str>"],
     "system stats uptime get": [],
     "network nic list": [],
+    "network nic get": ["-n|--nic-name=<str>"],
+    "network nic down": ["-n|--nic-name=<str>"],
+    "network nic up": ["-n|--nic-name=<str>"],
+    "network nic stats get": ["-n|--nic-name=<str>"],
     "network vswitch standard list": ["-v|--vswitch-name=<str>"],
     "network vswitch standard add": ["-P|--ports=<long>", "-v|--vswitch-name=<str>"],
     "network vswitch standard remove": ["-v|--vswitch-name=<str>"],
@@ -144,6 +153,10 @@ REQUIRED_IP = [
     ("network ip route ipv6 list", set()),
     ("network ip route ipv6", {"--network", "--gateway"}),
     ("network diag ping", set()),
+    ("network ip neighbor list", set()),
+    ("network ip neighbor remove", {"--neighbor-addr", "--version"}),
+    ("network ip connection list", set()),
+    ("network nic", {"--nic-name"}),
 ]
 
 

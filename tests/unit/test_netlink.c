@@ -678,10 +678,21 @@ static void test_vmknic_tap(void **state)
 	size_t n;
 	bool learned = false;
 	assert_int_equal(nl_neigh_list(e->na, AF_INET, &ns, &n), 0);
+	struct nl_neigh peer = { 0 };
 	for (size_t i = 0; i < n; i++)
-		learned |= ns[i].index == tap.ifindex && !memcmp(ns[i].mac, peer_mac, 6);
+		if (ns[i].index == tap.ifindex && !memcmp(ns[i].mac, peer_mac, 6)) {
+			learned = true;
+			peer = ns[i];
+		}
 	free(ns);
 	assert_true(learned);
+	assert_true(peer.has_cacheinfo);
+	assert_true(nl_neigh_reachable_ms(e->na, AF_INET, tap.ifindex) > 0);
+	assert_int_equal(nl_neigh_reachable_ms(e->na, AF_INET, 999999), -ENOENT);
+	/* removing the entry, once */
+	assert_int_equal(nl_neigh_del(e->na, &peer), 0);
+	assert_int_equal(nl_neigh_del(e->na, &peer), -ENOENT);
+	printf("  neighbour gone: %s\n", nl_error(e->na));
 
 	/* closing the fd removes the device */
 	vmknic_tap_close(&tap);

@@ -33,6 +33,8 @@ void vmknic_register(void);
 void vmknic_ip_register(void);
 void vmknic_tag_register(void);
 void route_register(void);
+void neighbor_register(void);
+void connection_register(void);
 
 #define VMKNIC_IPV6_MAX 16
 #define PORTGROUP_NAME_LEN 64

@@ -1005,6 +1005,15 @@ static void neigh_attr(const struct nlattr *a, struct nl_neigh *ne)
 			ne->mac_len = sizeof(ne->mac);
 		}
 		break;
+	case NDA_CACHEINFO:
+		if (mnl_attr_get_payload_len(a) >= sizeof(struct nda_cacheinfo)) {
+			const struct nda_cacheinfo *ci = mnl_attr_get_payload(a);
+			ne->confirmed = ci->ndm_confirmed;
+			ne->used = ci->ndm_used;
+			ne->updated = ci->ndm_updated;
+			ne->has_cacheinfo = true;
+		}
+		break;
 	}
 }
 
@@ -1032,4 +1041,67 @@ int nl_neigh_list(struct nl *nl, int family, struct nl_neigh **neighs, size_t *n
 	int r = dump(nl, msg_start(nl, RTM_GETNEIGH, 0, &ndm, sizeof(ndm)), parse_neigh, &v);
 	*neighs = vec_take(&v, check(nl, r, "list neighbours"), n);
 	return r;
+}
+
+int nl_neigh_del(struct nl *nl, const struct nl_neigh *ne)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct ndmsg ndm = {.ndm_family = (uint8_t)ne->family, .ndm_ifindex = ne->index};
+	int r = addr_len(ne->family) ? 0 : -EAFNOSUPPORT;
+	if (r == 0) {
+		struct nlmsghdr *nlh = msg_start(nl, RTM_DELNEIGH, 0, &ndm, sizeof(ndm));
+		mnl_attr_put(nlh, NDA_DST, addr_len(ne->family), &ne->addr);
+		r = request(nl, nlh, NULL, NULL);
+	}
+	return check(nl, r, "remove neighbour %s", addr_str(ne->family, &ne->addr, a, sizeof(a)));
+}
+
+/* One link's parameters of a neighbour table (RTM_NEWNEIGHTBL). */
+struct neigh_parms {
+	int ifindex;
+	long long reachable_ms;
+};
+
+static void neightbl_parms(const struct nlattr *nest, struct neigh_parms *p)
+{
+	const struct nlattr *a;
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) == NDTPA_IFINDEX &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			p->ifindex = (int)mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == NDTPA_REACHABLE_TIME &&
+			 mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+			p->reachable_ms = (long long)mnl_attr_get_u64(a);
+	}
+}
+
+/* The table's defaults (no NDTPA_IFINDEX) come as ifindex 0. */
+static int parse_neightbl(const struct nlmsghdr *nlh, void *item)
+{
+	struct neigh_parms *p = item;
+	const struct nlattr *a;
+	if (nlh->nlmsg_type != RTM_NEWNEIGHTBL ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ndtmsg))
+		return 0;
+	p->reachable_ms = -1;
+	mnl_attr_for_each(a, nlh, sizeof(struct ndtmsg))
+		if (mnl_attr_get_type(a) == NDTA_PARMS)
+			neightbl_parms(a, p);
+	return p->reachable_ms >= 0;
+}
+
+long long nl_neigh_reachable_ms(struct nl *nl, int family, int ifindex)
+{
+	struct vec v = {.size = sizeof(struct neigh_parms)};
+	struct ndtmsg ndtm = {.ndtm_family = (uint8_t)family};
+	int r = dump(nl, msg_start(nl, RTM_GETNEIGHTBL, 0, &ndtm, sizeof(ndtm)), parse_neightbl,
+		     &v);
+	size_t n;
+	struct neigh_parms *p = vec_take(&v, check(nl, r, "read neighbour parameters"), &n);
+	long long ms = r < 0 ? r : -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].ifindex == ifindex)
+			ms = p[i].reachable_ms;
+	free(p);
+	return ms;
 }

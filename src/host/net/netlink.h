@@ -177,8 +177,20 @@ struct nl_neigh {
 	uint8_t mac_len;        /* 0 while unresolved */
 	uint16_t state;         /* NUD_REACHABLE, NUD_STALE, NUD_PERMANENT, ... */
 	uint8_t flags;          /* NTF_* */
+	/* NDA_CACHEINFO: ages in USER_HZ ticks (sysconf(_SC_CLK_TCK)) of the
+	 * last confirmation of reachability, use and state change. */
+	bool has_cacheinfo;
+	uint32_t confirmed, used, updated;
 };
 
 int nl_neigh_list(struct nl *nl, int family, struct nl_neigh **neighs, size_t *n);
+/* Deletes the entry of ne->addr (family ne->family) on link ne->index.
+ * -ENOENT if there is none. */
+int nl_neigh_del(struct nl *nl, const struct nl_neigh *ne);
+/* The reachable time (ms) the kernel uses now for neighbours of family
+ * on link ifindex (NDTPA_REACHABLE_TIME: a random value around
+ * base_reachable_time, redrawn every few minutes); -ENOENT if the link
+ * has no parameters of that family. */
+long long nl_neigh_reachable_ms(struct nl *nl, int family, int ifindex);
 
 #endif

@@ -9,6 +9,17 @@
  * (SIOCGIF*, ETHTOOL_GDRVINFO, ETHTOOL_GSET), so the answer follows the
  * namespace even where /sys is another's.
  *
+ * Link state is the datapath's (dp_link_is_up): up with its carrier, so
+ * `nic list` and the vSwitch's failover see the same link.
+ *
+ * `nic get` (nic_ethtool.c), `nic stats get` (nic_stats.c) and
+ * `nic down|up` name a NIC by its vmnicN name only, resolved here
+ * (nic_lookup): an arbitrary Linux interface is never touched.  Down and
+ * up set the interface's IFF_UP; the datapath hears of it through
+ * rtnetlink as of any link change and fails over.  The admin state is the
+ * kernel's, not stored: vmkd never sets it otherwise, so it stays as it
+ * is across a vmkd restart.
+ *
  * Names: an interface called vmnicN keeps that name.  Any other gets an
  * alias, the lowest vmnicN that is neither a present interface's name
  * nor an alias already given, and keeps it for good: aliases live in the
@@ -30,7 +41,9 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "datapath.h"
 #include "model.h"
+#include "nic.h"
 #include "store.h"
 #include "vmklog.h"
 
@@ -100,10 +113,9 @@ static int probe(int sock, const char *name, struct nic_info *n)
 	m = (unsigned char *)ifr.ifr_hwaddr.sa_data;
 	snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
 		 m[4], m[5]);
-	if (ifioctl(sock, name, SIOCGIFFLAGS, &ifr) == 0) {
+	if (ifioctl(sock, name, SIOCGIFFLAGS, &ifr) == 0)
 		n->admin_up = ifr.ifr_flags & IFF_UP;
-		n->link_up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-	}
+	n->link_up = dp_link_is_up(sock, name);
 	if (ifioctl(sock, name, SIOCGIFMTU, &ifr) == 0)
 		n->mtu = ifr.ifr_mtu;
 	probe_ethtool(sock, n);
@@ -244,8 +256,97 @@ static json_t *nic_list(json_t *params)
 	return list;
 }
 
+int nic_lookup(const char *name, struct nic_info *out)
+{
+	struct nic_info *nics;
+	int n = nic_scan(&nics), i;
+
+	if (n < 0) {
+		api_refused("Cannot read the network interfaces: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n && strcmp(nics[i].name, name) != 0; i++)
+		;
+	if (i < n)
+		*out = nics[i];
+	free(nics);
+	if (i < n)
+		return 0;
+	api_invalid("Invalid --nic-name '%s': no such NIC (see esxcli network nic list)", name);
+	return -1;
+}
+
+static json_t *nic_get(json_t *params)
+{
+	struct nic_info n;
+
+	if (nic_lookup(param_str(params, "nic-name"), &n) < 0)
+		return NULL;
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return api_refused("Cannot read %s: %s", n.name, strerror(errno));
+	json_t *o = nic_details_json(sock, &n);
+	close(sock);
+	return o;
+}
+
+static json_t *nic_stats_get(json_t *params)
+{
+	struct nic_info n;
+
+	if (nic_lookup(param_str(params, "nic-name"), &n) < 0)
+		return NULL;
+	return nic_stats_json(&n);
+}
+
+/* Sets IFF_UP of the NIC's interface; a NIC already in that state is
+ * left alone, and logged only when it changes. */
+static json_t *set_admin(json_t *params, bool up)
+{
+	struct nic_info n;
+	struct ifreq ifr;
+	int sock, rc = -1;
+
+	if (nic_lookup(param_str(params, "nic-name"), &n) < 0)
+		return NULL;
+	if (n.admin_up == up)
+		return json_true();
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock >= 0 && ifioctl(sock, n.linux_name, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags = (short)(up ? ifr.ifr_flags | IFF_UP : ifr.ifr_flags & ~IFF_UP);
+		rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
+	}
+	int err = errno;
+	if (sock >= 0)
+		close(sock);
+	if (rc < 0)
+		return api_refused("Cannot bring %s (%s) %s: %s", n.name, n.linux_name,
+				   up ? "up" : "down", strerror(err));
+	if (up)
+		vmklog("Uplink", "%s (%s): brought up (esxcli network nic up)", n.name,
+		       n.linux_name);
+	else
+		vmklog_warn("Uplink", "%s (%s): brought down (esxcli network nic down)", n.name,
+			    n.linux_name);
+	return json_true();
+}
+
+static json_t *nic_down(json_t *params)
+{
+	return set_admin(params, false);
+}
+
+static json_t *nic_up(json_t *params)
+{
+	return set_admin(params, true);
+}
+
 static const struct api_method methods[] = {
 	{ "network.nic.list", nic_list },
+	{ "network.nic.get", nic_get },
+	{ "network.nic.down", nic_down },
+	{ "network.nic.up", nic_up },
+	{ "network.nic.stats.get", nic_stats_get },
 	{ 0 }
 };
 
