@@ -3,7 +3,7 @@
 # Each package is justified in docs/dependencies.md.
 set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-libjansson-dev libcmocka-dev libsqlite3-dev libmnl-dev
+libjansson-dev libcmocka-dev libsqlite3-dev libmnl-dev libseccomp-dev
 qemu-system-x86 linux-image-cloud-amd64 busybox-static lz4 cpio
 python3 python3-pytest iproute2 valgrind hyperfine socat iperf3 dnsmasq-base"
 missing=""

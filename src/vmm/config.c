@@ -19,6 +19,7 @@ enum {
 	OPT_MEMORY = 'm', OPT_DISK = 'd', OPT_NET = 'n', OPT_SERIAL = 's',
 	OPT_CONTROL = 'C', OPT_HELP = 'h',
 	OPT_DEBUG_EXIT = 256, OPT_ON_RESET, OPT_PAUSED, OPT_VERSION, OPT_VERBOSE,
+	OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -34,6 +35,7 @@ static const struct option long_options[] = {
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "on-reset", required_argument, NULL, OPT_ON_RESET },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -46,11 +48,13 @@ static const char usage_text[] =
 	"           [--net tap=NAME[,mac=MAC] | --net vhost-user=PATH[,mac=MAC]]...\n"
 	"           [--serial stdio|file:PATH|unix:PATH|none] [--debug-exit]\n"
 	"           [--control PATH] [--on-reset shutdown|restart] [--paused]\n"
+	"           [--no-sandbox]\n"
 	"\n"
 	"Runs one virtual machine on KVM.  SIZE takes K, M, G suffixes (MiB\n"
 	"without one); defaults: 1 vCPU, 256M, serial on stdio.  Exit status:\n"
 	"the guest's debug-exit value (value << 1 | 1) when it used that port,\n"
-	"0 on power-off or reset, 1 on a setup or vCPU error.\n";
+	"0 on power-off or reset, 1 on a setup or vCPU error.  vCPU threads run\n"
+	"under a seccomp filter unless --no-sandbox (for debugging) is given.\n";
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -222,6 +226,7 @@ static int parse_option(struct vmx_config *cfg, int opt, char *arg)
 	case OPT_CONTROL: cfg->control = arg; return 0;
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_PAUSED: cfg->start_paused = true; return 0;
+	case OPT_NO_SANDBOX: cfg->no_sandbox = true; return 0;
 	case OPT_VERBOSE: log_set_level(LOG_DEBUG); return 0;
 	case OPT_ON_RESET:
 		if (strcmp(arg, "shutdown") == 0)

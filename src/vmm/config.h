@@ -43,6 +43,7 @@ struct vmx_config {
 	const char *control;            /* control socket path or NULL */
 	enum reset_action on_reset;
 	bool start_paused;
+	bool no_sandbox;                /* vCPU threads without their seccomp filter */
 };
 
 /*

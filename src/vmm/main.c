@@ -4,7 +4,7 @@
  * Setup runs in a fixed order, and any failure undoes what was made
  * (console socket, control socket) before the one-line error exits:
  *   KVM VM and RAM -> devices -> ACPI and MP tables -> kernel, initrd,
- *   command line -> vCPUs -> control socket -> run.
+ *   command line -> vCPUs -> control socket -> sandbox -> run.
  * The main thread then serves the event loop (console input, TAP frames,
  * control clients) until something stops the VM; the stop reason gives
  * the exit status.
@@ -34,6 +34,7 @@
 #include "evloop.h"
 #include "kvm.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "x86/acpi.h"
 #include "x86/mptable.h"
@@ -167,6 +168,20 @@ static void register_stats(struct serial *com1)
 	}
 }
 
+/* The vCPU threads' filter (sandbox.h); each thread loads it as it starts. */
+static int build_sandbox(void)
+{
+	char err[160];
+
+	if (sandbox_init(err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	log_info("sandbox: vCPU threads confined by seccomp, %u system calls allowed, %s",
+		 sandbox_allowed(), sandbox_mode());
+	return 0;
+}
+
 static int build_machine(struct vm *vm, const struct vmx_config *cfg)
 {
 	if (kvm_vm_create(vm, cfg) < 0)
@@ -183,7 +198,7 @@ static int build_machine(struct vm *vm, const struct vmx_config *cfg)
 	register_stats(com1);
 	if (cfg->control && control_init(vm, cfg->control) < 0)
 		return -1;
-	return 0;
+	return cfg->no_sandbox ? 0 : build_sandbox();
 }
 
 static void on_signal(void *opaque, uint32_t events)

@@ -21,6 +21,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "sandbox.h"
 #include "x86/cpuid.h"
 #include "x86/regs.h"
 
@@ -168,6 +169,14 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	publish_tid(v);
+	if (!v->vm->cfg->no_sandbox) {
+		int r = sandbox_enter();
+		if (r < 0) {
+			log_error("vCPU %u: cannot enter the sandbox: %s", v->id, strerror(-r));
+			vm_request_stop(v->vm, VM_STOP_ERROR, 1);
+			return NULL;
+		}
+	}
 
 	while (atomic_load(&v->vm->stop_reason) == VM_RUNNING) {
 		if (!wait_while_paused(v))
