@@ -327,6 +327,8 @@ static int run(struct ping_req *r, json_t **result, char *msg, size_t len)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* a closed terminal: end, and clean up --nexthop */
+	signal(SIGPIPE, SIG_IGN);
 	r->o.stop = &stop_flag;
 	if (r->debug) {
 		rc = run_debug(r, &t, &sum, hosts, sizeof(hosts), msg, len);

@@ -177,11 +177,11 @@ static void print_event(const struct ping_event *ev, void *arg)
 	fflush(stdout);
 }
 
-/* One PING block; returns the replies received, or -1 if the socket could
- * not be made (the error printed). */
 /* -N: the next hop for IPv4 requests, or none (s_addr 0). */
 static struct in_addr nexthop;
 
+/* One PING block; returns the replies received, or -1 if the socket could
+ * not be made (the error printed). */
 static int ping_target(const struct target *t, struct ping_opts *o, bool verbose)
 {
 	char addr[INET6_ADDRSTRLEN], line[512], err[256];
@@ -362,6 +362,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* a closed terminal: end, and clean up -N */
+	signal(SIGPIPE, SIG_IGN);	/* `| head`: writes fail, the run ends cleanly */
 	o.stop = &stop_flag;
 
 	static struct target targets[MAX_TARGETS];

@@ -30,8 +30,8 @@ struct sw_uplink {
 	struct dp_port *port;		/* NULL while the NIC is absent */
 	bool link_up;			/* last state told to the switch */
 	bool warned;			/* an open failure was logged */
-	bool claimed;			/* the kernel's stack is off it */
-	char saved[2][8];		/* its sysctls from before (uplink_claim) */
+	bool claimed;			/* the kernel's ARP is off it (uplink_claim) */
+	char saved_arp_ignore[8];	/* its arp_ignore from before */
 };
 
 struct sw_pg {

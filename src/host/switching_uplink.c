@@ -26,7 +26,9 @@
  * late); each change is told to the switch (dp_switch_set_link), whose teaming fails over, announces
  * the moved MACs and fails back as the port groups' policies say.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,22 +67,19 @@ static void set_mtu(const struct sw_vswitch *vs, const struct sw_uplink *u)
 
 /*
  * An uplink carries its vSwitch only, as a vmnic does: the kernel's own
- * stack of this namespace must stay off it, as it stays off a bridge port.
- * Linux answers ARP on any interface for every address of the namespace,
- * so the NIC would answer for the vmknics' addresses with its own MAC and
- * a peer would send their traffic to the NIC, around the switch; whichever
- * reply came last won.  With IPv6 on, the NIC's own link-local address
- * puts its DAD, router solicitations and MLD reports on the wire.  The
- * values from before come back when the NIC leaves the vSwitch; one that
- * already has the uplink's value was left by a vmkd that died, and comes
- * back as the kernel's default.
+ * stack of this namespace must not answer on it.  Linux answers ARP on any
+ * interface for every address of the namespace, so the NIC would answer
+ * for the vmknics' addresses with its own MAC and a peer would send their
+ * traffic to the NIC, around the switch; whichever reply came last won.
+ * arp_ignore 8 stops that; IPv6 needs nothing, as neighbour discovery
+ * answers per interface.  A NIC that holds IPv4 addresses of its own is
+ * the host's, and is left as it is with a warning: taking its ARP away
+ * would cut the host off on it.  The value from before comes back when the
+ * NIC leaves the vSwitch; one that is already 8 was left by a vmkd that
+ * died, and comes back as the namespace's default.
  */
-static const struct {
-	const char *key, *uplink, *kernel_default;
-} uplink_sysctls[2] = {
-	{ "ipv4/conf/%s/arp_ignore", "8", "0" },
-	{ "ipv6/conf/%s/disable_ipv6", "1", "0" },
-};
+#define ARP_IGNORE_KEY "ipv4/conf/%s/arp_ignore"
+#define ARP_IGNORE_NONE "8"
 
 static int sysctl_path(char *path, size_t len, const char *key, const char *ifname)
 {
@@ -90,44 +89,70 @@ static int sysctl_path(char *path, size_t len, const char *key, const char *ifna
 	return snprintf(path, len, "/proc/sys/net/%s", k) < (int)len ? 0 : -1;
 }
 
-static int sysctl_rw(const char *key, const char *ifname, char *old, size_t oldlen,
-		     const char *value)
+static int sysctl_read(const char *key, const char *ifname, char *out, size_t len)
 {
 	char path[160];
 	FILE *f;
 
-	if (sysctl_path(path, sizeof(path), key, ifname) < 0)
+	if (sysctl_path(path, sizeof(path), key, ifname) < 0 || !(f = fopen(path, "re")))
 		return -1;
-	if (old) {
-		if (!(f = fopen(path, "re")))
-			return -1;
-		bool ok = fgets(old, (int)oldlen, f) != NULL;
-		fclose(f);
-		if (!ok)
-			return -1;
-		old[strcspn(old, "\n")] = 0;
-	}
-	if (!(f = fopen(path, "we")))
+	bool ok = fgets(out, (int)len, f) != NULL;
+	fclose(f);
+	out[ok ? strcspn(out, "\n") : 0] = 0;
+	return ok ? 0 : -1;
+}
+
+static int sysctl_write(const char *key, const char *ifname, const char *value)
+{
+	char path[160];
+	FILE *f;
+
+	if (sysctl_path(path, sizeof(path), key, ifname) < 0 || !(f = fopen(path, "we")))
 		return -1;
 	bool ok = fputs(value, f) >= 0;
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+/* The first IPv4 address of ifname, as text, or "" when it has none. */
+static void ipv4_address_of(const char *ifname, char *out, size_t len)
+{
+	struct ifaddrs *list, *a;
+
+	out[0] = 0;
+	if (getifaddrs(&list) < 0)
+		return;
+	for (a = list; a; a = a->ifa_next)
+		if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(a->ifa_name, ifname)) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, out,
+				  (socklen_t)len);
+			break;
+		}
+	freeifaddrs(list);
+}
+
 static void uplink_claim(struct sw_uplink *u)
 {
-	if (u->claimed)
+	char addr[INET_ADDRSTRLEN];
+
+	ipv4_address_of(u->ifname, addr, sizeof(addr));
+	if (addr[0]) {
+		vmklog_warn("Uplink", "%s (%s) has the host's address %s: the host keeps "
+			    "answering ARP on it for every address of defaultTcpipStack, the "
+			    "vmknics' included", u->nic, u->ifname, addr);
 		return;
-	for (int i = 0; i < 2; i++) {
-		char *old = u->saved[i];
-		if (sysctl_rw(uplink_sysctls[i].key, u->ifname, old, sizeof(u->saved[i]),
-			      uplink_sysctls[i].uplink) < 0) {
-			old[0] = 0;
-			vmklog_warn("Uplink", "%s: cannot keep the host's stack off %s (%s): %s",
-				    u->nic, u->ifname, uplink_sysctls[i].key, strerror(errno));
-		} else if (!strcmp(old, uplink_sysctls[i].uplink)) {
-			snprintf(old, sizeof(u->saved[i]), "%s", uplink_sysctls[i].kernel_default);
-		}
 	}
+	if (sysctl_read(ARP_IGNORE_KEY, u->ifname, u->saved_arp_ignore,
+			sizeof(u->saved_arp_ignore)) < 0 ||
+	    sysctl_write(ARP_IGNORE_KEY, u->ifname, ARP_IGNORE_NONE) < 0) {
+		vmklog_warn("Uplink", "%s: cannot keep the host's ARP off %s: %s", u->nic,
+			    u->ifname, strerror(errno));
+		return;
+	}
+	if (!strcmp(u->saved_arp_ignore, ARP_IGNORE_NONE) &&
+	    sysctl_read(ARP_IGNORE_KEY, "default", u->saved_arp_ignore,
+			sizeof(u->saved_arp_ignore)) < 0)
+		snprintf(u->saved_arp_ignore, sizeof(u->saved_arp_ignore), "0");
 	u->claimed = true;
 }
 
@@ -135,9 +160,7 @@ static void uplink_release(struct sw_uplink *u)
 {
 	if (!u->claimed)
 		return;
-	for (int i = 0; i < 2; i++)
-		if (u->saved[i][0])
-			sysctl_rw(uplink_sysctls[i].key, u->ifname, NULL, 0, u->saved[i]);
+	sysctl_write(ARP_IGNORE_KEY, u->ifname, u->saved_arp_ignore);
 	u->claimed = false;
 }
 
@@ -174,7 +197,6 @@ static void uplink_open(struct sw_vswitch *vs, struct sw_uplink *u)
 	if (!ifindex)
 		return;
 	set_mtu(vs, u);
-	uplink_claim(u);
 	struct dp_port *p = dp_packet_port_new(u->nic, u->ifname, NULL, err, sizeof(err));
 	if (!p || uplink_attach(vs, p) < 0) {
 		if (p)
@@ -186,6 +208,7 @@ static void uplink_open(struct sw_vswitch *vs, struct sw_uplink *u)
 	}
 	u->port = p;
 	u->ifindex = ifindex;
+	uplink_claim(u);
 	u->link_up = p->link_up;
 	u->warned = false;
 	vmklog("Uplink", "%s (%s) connected to %s, link %s", u->nic, u->ifname, vs->name,

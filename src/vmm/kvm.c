@@ -73,6 +73,9 @@ static int create_ram(struct vm *vm, uint64_t size)
 			  (unsigned long long)(size >> 20), strerror(errno));
 		return -1;
 	}
+	/* The guest's memory is the guest's: a vmx core dump (a sandbox stop,
+	 * a crash) must not copy it into the host's crash store. */
+	madvise(vm->ram, size, MADV_DONTDUMP);
 	uint64_t low = size < VM_MMIO_GAP_START ? size : VM_MMIO_GAP_START;
 	if (set_slot(vm, 0, 0, low, vm->ram) < 0)
 		return -1;

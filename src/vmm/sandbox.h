@@ -5,13 +5,18 @@
  * A vCPU thread runs every exit handler: port and MMIO emulation, virtio
  * queue processing (virtio-blk I/O, TAP transmit), the vhost-user set-up
  * at DRIVER_OK.  That is where guest-controlled data is parsed, so that is
- * what a guest that found a bug would control.  Confined, it cannot open
- * a file, create a socket, map executable memory, run a program or change
- * its credentials: it can go on doing I/O on the fds vmx opened for it.
+ * what a guest that found a bug would control first.  Confined, the
+ * thread itself cannot open a file, create a socket, map executable
+ * memory, run a program or rewire the VM's eventfds: it can go on doing
+ * I/O on the fds vmx opened for it.
  *
  * The filter is per thread (no TSYNC): the main thread keeps its rights,
  * because it re-executes vmx when the guest resets (--on-reset restart)
- * and serves the control socket.  A forbidden call stops the VM with a
+ * and serves the control socket.  It shares the address space, so code
+ * that took over a vCPU thread could still reach the main thread through
+ * memory: the filter narrows what a bug in an exit handler gives at once,
+ * it does not isolate the process (a filter for the main thread needs an
+ * in-process reset first).  A forbidden call stops the VM with a
  * line naming it (SIGSYS, then the default action).  Sanitizer builds
  * only log forbidden calls (SECCOMP_RET_LOG): the sanitizers' own
  * reporting makes calls no guest path does.

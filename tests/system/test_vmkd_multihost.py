@@ -76,16 +76,15 @@ def test_uplinks_carry_the_vswitch_only(hosts2):
     as off a bridge port: a NIC must never answer ARP for a vmknic's
     address (with Linux's defaults it did, with its own MAC, and the peer
     sent the adapter's traffic to the NIC, around the switch).  While the
-    NIC is an uplink its arp_ignore is 8 and its IPv6 is off; out of the
-    vSwitch it gets its values back.  A cable that is up is an uplink that
-    is up at once (its carrier), not when the kernel gets round to telling."""
+    NIC is an uplink its arp_ignore is 8; out of the vSwitch it gets its
+    value back.  A cable that is up is an uplink that is up at once (its
+    carrier), not when the kernel gets round to telling."""
     a, b = hosts2
     for h, n in ((a, 1), (b, 2)):
         assert sysctl(h.ns, "ipv4/conf/vmnic0/arp_ignore") == "0"
         two_stacks(h, n)
         assert "vmnic0 (vmnic0) connected to vSwitch1, link up" in h.log()
         assert sysctl(h.ns, "ipv4/conf/vmnic0/arp_ignore") == "8"
-        assert sysctl(h.ns, "ipv6/conf/vmnic0/disable_ipv6") == "1"
     vmk1_a, nic_a = lladdr(a.ns, "vmk1"), lladdr(a.ns, "vmnic0")
     for _ in range(5):  # which reply came last was a race: try a few times
         subprocess.run(["ip", "-n", b.ns, "neigh", "flush", "dev", "vmk1"], check=True)
@@ -94,7 +93,19 @@ def test_uplinks_carry_the_vswitch_only(hosts2):
         assert nic_a not in [m for r in ipj(b.ns, "neigh") for m in [r.get("lladdr")]]
     a.ok(*VS, "uplink", "remove", "-v", "vSwitch1", "-u", "vmnic0")
     assert sysctl(a.ns, "ipv4/conf/vmnic0/arp_ignore") == "0"
-    assert sysctl(a.ns, "ipv6/conf/vmnic0/disable_ipv6") == "0"
+
+
+def test_a_nic_with_the_hosts_address_keeps_its_arp(hosts2):
+    """A NIC that holds an IPv4 address is the host's: made an uplink, it
+    is left answering ARP (taking that away would cut the host off on
+    it), with a warning that says why."""
+    a, _ = hosts2
+    subprocess.run(["ip", "-n", a.ns, "addr", "add", "10.79.0.1/24", "dev", "vmnic0"],
+                   check=True)
+    add_vswitch(a)
+    assert sysctl(a.ns, "ipv4/conf/vmnic0/arp_ignore") == "0"
+    assert ("vmnic0 (vmnic0) has the host's address 10.79.0.1: the host keeps answering "
+            "ARP on it") in a.log()
 
 
 def test_uplink_and_cable_changes(hosts2):

@@ -42,8 +42,8 @@
 #include "netns.h"
 
 #define DIAG_TIMEOUT_S 5
-#define SCAN_PROCS 65536
-#define SCAN_FDS 262144
+#define SCAN_PROCS 4096
+#define SCAN_FDS 32768
 #define ADDR_PORT_LEN (INET6_ADDRSTRLEN + 8)
 
 struct conn {
@@ -93,7 +93,7 @@ static const char *bsd_state(int proto, uint8_t s)
 /* "10.0.0.1:22", "[2001:db8::1]:22". */
 static void addr_port(int af, const __be32 *a, __be16 port, char *buf)
 {
-	char t[INET6_ADDRSTRLEN];
+	char t[INET6_ADDRSTRLEN] = "?";
 
 	inet_ntop(af, a, t, sizeof(t));
 	snprintf(buf, ADDR_PORT_LEN, af == AF_INET6 ? "[%s]:%u" : "%s:%u", t, ntohs(port));

@@ -35,9 +35,14 @@ static int stats_attr(const struct nlattr *a, void *data)
 {
 	struct stats_reply *r = data;
 
-	if (mnl_attr_get_type(a) == IFLA_STATS64 &&
-	    mnl_attr_get_payload_len(a) >= sizeof(r->s)) {
-		memcpy(&r->s, mnl_attr_get_payload(a), sizeof(r->s));
+	/* kernels before 5.19 send a shorter struct: take what came, as long
+	 * as it reaches the last counter printed */
+	size_t need = offsetof(struct rtnl_link_stats64, tx_window_errors) +
+		      sizeof(r->s.tx_window_errors);
+	size_t len = mnl_attr_get_payload_len(a);
+	if (mnl_attr_get_type(a) == IFLA_STATS64 && len >= need) {
+		memset(&r->s, 0, sizeof(r->s));
+		memcpy(&r->s, mnl_attr_get_payload(a), len < sizeof(r->s) ? len : sizeof(r->s));
 		r->found = true;
 	}
 	return MNL_CB_OK;
