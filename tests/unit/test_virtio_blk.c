@@ -26,6 +26,7 @@
 #include "devices/virtio/virtio_defs.h"
 #include "vm.h"
 
+#include "fake_evloop.h"
 #include "fake_vm.h"
 #include "virtq_driver.h"
 
@@ -175,6 +176,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	virtio_mmio_destroy_all();
+	fake_evloop_reset();
 	close(image_fd);
 	unlink(image);
 	fake_vm_free();
@@ -419,6 +421,32 @@ static void test_broken_queue_and_reset(void **state)
 	assert_int_equal(stat_of("errors"), 1);
 }
 
+/*
+ * A kick serves at most half a ring: a full ring of flushes (one chain
+ * made available QSIZE times) gets half served on the kicking vCPU and
+ * the rest on the I/O thread.
+ */
+static void test_budget_hands_the_rest_to_the_io_thread(void **state)
+{
+	(void)state;
+	enum { N = QSIZE };
+
+	handshake(std_features);
+	put_hdr(HDR_GPA, VIRTIO_BLK_T_FLUSH, 0);
+	struct vqd_seg s[2] = { { HDR_GPA, 16, false }, { STATUS_GPA, 1, true } };
+	uint16_t head = vqd_put_chain(&vq, s, 2);
+	for (unsigned int i = 0; i < N; i++)
+		vqd_publish(&vq, head);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(vqd_used_idx(&vq), N / 2);
+	assert_int_equal(stat_of("io_thread_handoffs"), 1);
+	assert_int_equal(fake_evloop_run_ready(), 1);	/* the I/O thread's turn */
+	assert_int_equal(vqd_used_idx(&vq), N);
+	assert_int_equal(stat_of("flushes"), N);
+	assert_int_equal(fvm.ram[STATUS_GPA], VIRTIO_BLK_S_OK);
+	assert_int_equal(fake_evloop_run_ready(), 0);	/* nothing more to do */
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -448,6 +476,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_queue_and_reset, setup_rw, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_hands_the_rest_to_the_io_thread,
+						setup_rw, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup_rw, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,12 @@
  * The disk is a file (or block device) opened once; its size in 512-byte
  * sectors is the capacity the guest sees.  Requests are served
  * synchronously, on the vCPU thread that kicked the queue, with the
- * transport lock held: for each chain the 16-byte header {type, reserved,
+ * transport lock held, at most half a ring per kick: what the guest queued
+ * beyond that (a full ring, or another vCPU refilling the ring as fast as
+ * it is served) is handed to the I/O thread through an eventfd, which
+ * serves it in budgets of the same size.  No vCPU is kept here for as
+ * long as the guest likes, a stop or pause always reaches it, and a full
+ * ring is served by two threads at once.  For each chain the 16-byte header {type, reserved,
  * sector} is copied out of the readable part, the data buffers become an
  * iovec array pointing straight into guest RAM, and preadv/pwritev move
  * the data with no copy.  The last writable byte of the chain is the
@@ -27,12 +32,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "evloop.h"
 #include "mmio.h"
 #include "virtio_defs.h"
 
@@ -42,6 +50,7 @@
 struct blk_stats {
 	uint64_t reads, writes, read_bytes, write_bytes;
 	uint64_t flushes, get_ids, errors, unsupported;
+	uint64_t handoffs;              /* budgets left to the I/O thread */
 };
 
 struct virtio_blk {
@@ -53,6 +62,7 @@ struct virtio_blk {
 	uint8_t config[BLK_CONFIG_SIZE];
 	struct blk_stats st;
 	struct virtq_chain chain;       /* the request being served */
+	int more_fd;                    /* eventfd: the I/O thread serves the rest */
 	struct iovec data[VIRTQ_MAX_SEGS];
 };
 
@@ -211,13 +221,45 @@ static uint32_t blk_request(struct virtio_blk *b, const struct virtq_chain *c)
 
 /* ---- transport ops ---- */
 
+/* Serves up to half a ring of requests (lock held); wakes the I/O
+ * thread if more are waiting. */
+static void blk_serve(struct virtio_blk *b)
+{
+	const struct virtq *vq = virtio_mmio_queue(b->t, 0);
+	unsigned int budget = vq && vq->size > 1 ? vq->size / 2u : 1, n = 0;
+
+	while (n < budget && virtio_mmio_pop(b->t, 0, &b->chain) == 1) {
+		virtio_mmio_push(b->t, 0, b->chain.head, blk_request(b, &b->chain));
+		n++;
+	}
+	virtio_mmio_notify_used(b->t, 0);
+	if (n == budget && virtio_mmio_running(b->t) && virtq_pending(vq) > 0) {
+		uint64_t one = 1;
+		b->st.handoffs++;
+		if (write(b->more_fd, &one, sizeof(one)) < 0) {
+			/* the counter is already non-zero: a wakeup is pending */
+		}
+	}
+}
+
 static void blk_queue_notify(void *opaque, unsigned int q)
 {
-	struct virtio_blk *b = opaque;
+	(void)q;	/* one queue */
+	blk_serve(opaque);
+}
 
-	while (virtio_mmio_pop(b->t, q, &b->chain) == 1)
-		virtio_mmio_push(b->t, q, b->chain.head, blk_request(b, &b->chain));
-	virtio_mmio_notify_used(b->t, q);
+/* The I/O thread's turn: the next budget, under the transport lock. */
+static void blk_on_more(void *opaque, uint32_t events)
+{
+	struct virtio_blk *b = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(b->more_fd, &count, sizeof(count)) < 0)
+		return;
+	virtio_mmio_lock(b->t);
+	blk_serve(b);
+	virtio_mmio_unlock(b->t);
 }
 
 static uint64_t blk_features(void *opaque)
@@ -250,6 +292,7 @@ static unsigned int blk_stats(void *opaque, struct stat_counter *out,
 		{ "get_id_requests", b->st.get_ids },
 		{ "request_errors", b->st.errors },
 		{ "unsupported_requests", b->st.unsupported },
+		{ "io_thread_handoffs", b->st.handoffs },
 	};
 	unsigned int n = 0;
 
@@ -261,6 +304,10 @@ static unsigned int blk_stats(void *opaque, struct stat_counter *out,
 static void blk_destroy(void *opaque)
 {
 	struct virtio_blk *b = opaque;
+	if (b->more_fd >= 0) {
+		evloop_del(b->more_fd);
+		close(b->more_fd);
+	}
 	close(b->fd);
 	free(b);
 }
@@ -362,8 +409,16 @@ int virtio_blk_init(struct vm *vm, const struct disk_config *disk,
 		return -1;
 	}
 	b->readonly = disk->readonly;
+	b->more_fd = -1;
 	if (blk_open(b, disk, err, errlen) < 0) {
 		free(b);
+		return -1;
+	}
+	b->more_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->more_fd < 0 || evloop_add(b->more_fd, EPOLLIN, blk_on_more, b) < 0) {
+		snprintf(err, errlen, "disk %s: cannot make its I/O thread wakeup: %s",
+			 disk->path, strerror(errno));
+		blk_destroy(b);
 		return -1;
 	}
 	blk_make_serial(b, disk->path);
