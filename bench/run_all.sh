@@ -15,7 +15,7 @@ if [ ! -x "$VMK_BUILD/src/vmm/vmx" ] || [ ! -f "$VMK_BUILD/tests/guests/exits.el
 fi
 echo "vmk benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r), build $VMK_BUILD"
 rc=0
-for b in boot memory exits esxcli switch vhost poweron vmkd_stop; do
+for b in boot memory exits sandbox esxcli switch vhost poweron vmkd_stop; do
 	echo
 	echo "== bench/$b.py"
 	/usr/bin/python3 bench/$b.py || { echo "run_all: bench/$b.py failed" >&2; rc=1; }
