@@ -40,6 +40,7 @@
 #include "cmdtable.h"
 #include "icmp_ping.h"
 #include "ping_nexthop.h"
+#include "stack_resolv.h"
 #include "jsonrpc.h"
 #include "rpc.h"
 
@@ -186,7 +187,7 @@ static int resolve_host(struct ping_req *r, char *msg, size_t len)
 	int family = r->family != AF_UNSPEC ? r->family : lit6 ? AF_INET6 : AF_INET;
 	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_RAW }, *res = NULL;
 
-	if (getaddrinfo(r->host, NULL, &hints, &res) != 0 || !res)
+	if (stack_getaddrinfo(r->o.stack, r->host, &hints, &res) != 0 || !res)
 		return fail(msg, len, "Invalid --host '%s': unknown host for IPv%c", r->host,
 			    family == AF_INET6 ? '6' : '4');
 	memcpy(&r->o.dest, res->ai_addr, res->ai_addrlen);

@@ -5,7 +5,7 @@
  * The shapes are the reference's (shared/reference/esxcli.md, 8.3):
  * getallvms is a table whose column widths come from the content;
  * power.getstate prints "Retrieved runtime info" and the state;
- * get.summary and faults are dumps of vSphere API objects,
+ * get.summary, get.guest and faults are dumps of vSphere API objects,
  *
  *   Power on failed: (vim.fault.GenericVmConfigFault) {
  *      faultCause = (vmodl.MethodFault) null,
@@ -187,6 +187,60 @@ static void print_summary(FILE *f, json_t *r)
 	fprintf(f, "}\n");
 }
 
+/* One (vim.vm.GuestInfo.NicInfo) of get.guest's net list. */
+static void print_nic(FILE *f, json_t *n, bool last)
+{
+	char *key = text(n, "device_config_id");
+
+	fprintf(f, "      (vim.vm.GuestInfo.NicInfo) {\n");
+	member_str(f, 9, "network", str(n, "network"), false);
+	member(f, 9, "ipAddress", "(string) []", false);
+	member_str(f, 9, "macAddress", str(n, "mac_address"), false);
+	member(f, 9, "connected", json_is_true(json_object_get(n, "connected")) ? "true" : "false",
+	       false);
+	member(f, 9, "deviceConfigId", key[0] ? key : "0", true);
+	fprintf(f, "      }%s\n", last ? "" : ", ");
+	free(key);
+}
+
+/* A string member, <unset> when vmkd has none (only Tools would know). */
+static void member_opt(FILE *f, int indent, const char *name, const char *value, bool last)
+{
+	if (value[0])
+		member_str(f, indent, name, value, last);
+	else
+		member(f, indent, name, "<unset>", last);
+}
+
+/* get.guest: the API's GuestInfo in its field order, the members vmkd
+ * knows (no Tools: no host name, addresses, disks or screen). */
+static void print_guest(FILE *f, json_t *r)
+{
+	json_t *net = json_object_get(r, "net"), *n;
+	size_t i, count = json_array_size(net);
+
+	fprintf(f, "Guest information:\n\n(vim.vm.GuestInfo) {\n");
+	member_str(f, 3, "toolsStatus", str(r, "tools_status"), false);
+	member_str(f, 3, "toolsVersionStatus2", str(r, "tools_version_status2"), false);
+	member_str(f, 3, "toolsRunningStatus", str(r, "tools_running_status"), false);
+	member_opt(f, 3, "guestId", str(r, "guest_id"), false);
+	member_opt(f, 3, "guestFullName", str(r, "guest_full_name"), false);
+	member_opt(f, 3, "hostName", str(r, "host_name"), false);
+	member_opt(f, 3, "ipAddress", str(r, "ip_address"), false);
+	if (count == 0) {
+		member(f, 3, "net", "(vim.vm.GuestInfo.NicInfo) []", false);
+	} else {
+		fprintf(f, "   net = (vim.vm.GuestInfo.NicInfo) [\n");
+		json_array_foreach(net, i, n)
+			print_nic(f, n, i + 1 == count);
+		fprintf(f, "   ], \n");
+	}
+	member(f, 3, "disk", "(vim.vm.GuestInfo.DiskInfo) []", false);
+	member(f, 3, "screen", "(vim.vm.GuestInfo.ScreenInfo) null", false);
+	member_str(f, 3, "guestState", str(r, "guest_state"), true);
+	fprintf(f, "}\n");
+}
+
 /* hostsvc/datastore/listsummary: a list of (vim.Datastore.Summary). */
 static void print_datastores(FILE *f, json_t *list)
 {
@@ -220,6 +274,8 @@ void vimcmd_print(FILE *f, const struct cmd *c, json_t *result)
 		print_getstate(f, result);
 	else if (strcmp(c->verb, "get.summary") == 0)
 		print_summary(f, result);
+	else if (strcmp(c->verb, "get.guest") == 0)
+		print_guest(f, result);
 	else if (strcmp(c->verb, "registervm") == 0)
 		print_registervm(f, result);
 	else if (strcmp(c->verb, "listsummary") == 0)

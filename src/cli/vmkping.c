@@ -30,6 +30,7 @@
 
 #include "icmp_ping.h"
 #include "ping_nexthop.h"
+#include "stack_resolv.h"
 
 #define PROG "vmkping"
 #define EXIT_NOREPLY 1
@@ -145,7 +146,7 @@ static void resolve_host(const char *host, int *family, const struct ping_stack 
 		     lit6 ? "-6 for IPv6" : "-4 for IPv4");
 	struct addrinfo hints = {.ai_family = *family, .ai_socktype = SOCK_RAW,
 				 .ai_flags = lit4 || lit6 ? AI_NUMERICHOST : 0}, *res = NULL;
-	int r = getaddrinfo(name, NULL, &hints, &res);
+	int r = stack_getaddrinfo(st, name, &hints, &res);
 	if (r != 0 || !res)
 		fail("unknown host '%s' (%s)", host, gai_strerror(r));
 	memset(&t->addr, 0, sizeof(t->addr));

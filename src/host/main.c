@@ -30,6 +30,7 @@
 #include "instance.h"
 #include "log.h"
 #include "loop.h"
+#include "net/dns.h"
 #include "net/ip.h"
 #include "net/model.h"
 #include "store.h"
@@ -162,6 +163,7 @@ static void register_handlers(void)
 	vmknic_ip_register();
 	vmknic_tag_register();
 	route_register();
+	dns_register();
 	neighbor_register();
 	connection_register();
 	vm_register();

@@ -15,7 +15,8 @@
  * is one path to the current schema.  Migration 1 -> 2 adds the TCP/IP
  * stacks' settings, the adapters' IPv6 settings and addresses, and the
  * static routes of each stack; 2 -> 3 the datastores, the VM inventory,
- * the running VMs (re-adopted at start) and external VM ports.
+ * the running VMs (re-adopted at start) and external VM ports; 3 -> 4 the
+ * DNS servers and search domains of each stack (net/dns.c).
  */
 #include "store.h"
 
@@ -103,8 +104,21 @@ static const char migrate_3[] =
 	"CREATE INDEX vm_port_portgroup ON vm_port(portgroup);"
 	"PRAGMA user_version = 3;";
 
+/* Schema 3 -> 4: DNS per stack (docs/vmkd.md, "DNS").  The id keeps the
+ * order the user gave (resolv.conf tries servers in that order); both go
+ * with their stack. */
+static const char migrate_4[] =
+	"CREATE TABLE dns_server(id INTEGER PRIMARY KEY,"
+	" netstack INTEGER NOT NULL REFERENCES netstack(id) ON DELETE CASCADE,"
+	" address TEXT NOT NULL, UNIQUE(netstack, address));"
+	"CREATE TABLE dns_search(id INTEGER PRIMARY KEY,"
+	" netstack INTEGER NOT NULL REFERENCES netstack(id) ON DELETE CASCADE,"
+	" domain TEXT NOT NULL, UNIQUE(netstack, domain));"
+	"PRAGMA user_version = 4;";
+
 /* migrations[v] brings a store of version v to v + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = { NULL, migrate_2, migrate_3 };
+static const char *const migrations[STORE_SCHEMA_VERSION] = { NULL, migrate_2, migrate_3,
+							       migrate_4 };
 
 const char *store_errmsg(void)
 {

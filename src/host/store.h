@@ -24,7 +24,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Opens (creating) the database.  *empty tells a first start (the schema
  * is then not created yet: see store_create_schema).  0, or -1 with a

@@ -30,6 +30,9 @@ static const struct cmd_ns namespaces[] = {
 	{ "network ip", "Operations on the host's IP networking: VMkernel adapters, TCP/IP stacks "
 	  "and routes." },
 	{ "network ip connection", "List active tcpip connections" },
+	{ "network ip dns", "Operations pertaining to Domain Name Server configuration." },
+	{ "network ip dns search", "Operations on the DNS search domains of a netstack." },
+	{ "network ip dns server", "Operations on the DNS servers of a netstack." },
 	{ "network ip interface", "Operations having to do with the creation, management and "
 	  "deletion of VMkernel network interfaces (vmknic)." },
 	{ "network ip interface ipv4", "IPv4 settings of VMkernel network interfaces." },
@@ -384,6 +387,16 @@ static const struct cmd_field ipv6_address_fields[] = {
 
 static const struct cmd_field tag_fields[] = {
 	FLD("Tags", "Tags", FIELD_LIST, 0),
+	END
+};
+
+static const struct cmd_field dns_server_fields[] = {
+	FLD("DNSServers", "DNSServers", FIELD_LIST, 0),
+	END
+};
+
+static const struct cmd_field dns_search_fields[] = {
+	FLD("DNSSearchDomains", "DNSSearch Domains", FIELD_LIST, 0),
 	END
 };
 
@@ -763,6 +776,31 @@ static const struct cmd_opt netstack_set_opts[] = {
 	END
 };
 
+static const struct cmd_opt dns_list_opts[] = {
+	NETSTACK_OPT(0, "The netstack instance (default defaultTcpipStack)."),
+	END
+};
+
+static const struct cmd_opt dns_server_add_opts[] = {
+	NETSTACK_OPT(0, "The netstack instance (default defaultTcpipStack)."),
+	{ "server", 's', CMD_STR, REQ, 0, 0, "The IPv4 or IPv6 address of the DNS server. A "
+	  "netstack has at most 3 servers." },
+	END
+};
+
+static const struct cmd_opt dns_server_remove_opts[] = {
+	{ "all", 'a', CMD_FLAG, 0, 0, 0, "Remove all DNS servers of the netstack." },
+	NETSTACK_OPT(0, "The netstack instance (default defaultTcpipStack)."),
+	{ "server", 's', CMD_STR, 0, 0, 0, "The address of the DNS server to remove." },
+	END
+};
+
+static const struct cmd_opt dns_search_opts[] = {
+	{ "domain", 'd', CMD_STR, REQ, 0, 0, "The search domain." },
+	NETSTACK_OPT(0, "The netstack instance (default defaultTcpipStack)."),
+	END
+};
+
 static const struct cmd_opt route_list_opts[] = {
 	NETSTACK_OPT(0, "The netstack whose routes to list (default defaultTcpipStack)."),
 	END
@@ -979,6 +1017,18 @@ static const struct cmd cmds[] = {
 	  "IPv6Route", route6_fields },
 	{ RT6, "add", "Add an IPv6 route to a netstack.", route6_opts, OUT_NONE, 0, 0 },
 	{ RT6, "remove", "Remove an IPv6 route from a netstack.", route6_opts, OUT_NONE, 0, 0 },
+	{ "network ip dns server", "list", "List the DNS servers of a netstack, in the order "
+	  "the resolver tries them.", dns_list_opts, OUT_STRUCT, "ServerList", dns_server_fields },
+	{ "network ip dns server", "add", "Add a DNS server to the end of a netstack's list.",
+	  dns_server_add_opts, OUT_NONE, 0, 0 },
+	{ "network ip dns server", "remove", "Remove a DNS server (or all of them) from a "
+	  "netstack's list.", dns_server_remove_opts, OUT_NONE, 0, 0 },
+	{ "network ip dns search", "list", "List the search domains of a netstack, in the "
+	  "order they are tried.", dns_list_opts, OUT_STRUCT, "DomainList", dns_search_fields },
+	{ "network ip dns search", "add", "Add a search domain to the end of a netstack's "
+	  "list.", dns_search_opts, OUT_NONE, 0, 0 },
+	{ "network ip dns search", "remove", "Remove a search domain from a netstack's list.",
+	  dns_search_opts, OUT_NONE, 0, 0 },
 	{ "network ip neighbor", "list", "List ARP table entries", neighbor_list_opts,
 	  OUT_TABLE, "Neighbor", neighbor_fields },
 	{ "network ip neighbor", "remove", "Remove ARP table entries", neighbor_remove_opts,

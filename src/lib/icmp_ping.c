@@ -144,6 +144,7 @@ static void stack_init_default(struct ping_stack *out, const char *instance)
 	memset(out, 0, sizeof(*out));
 	out->nsfd = open_default_ns(instance);
 	snprintf(out->name, sizeof(out->name), "%s", PING_DEFAULT_STACK);
+	snprintf(out->instance, sizeof(out->instance), "%s", instance);
 }
 
 int ping_stack_open(const char *instance, const char *stack, struct ping_stack *out,
@@ -171,6 +172,7 @@ int ping_stack_open(const char *instance, const char *stack, struct ping_stack *
 	}
 	out->nsfd = normalize_ns(fd);
 	snprintf(out->name, sizeof(out->name), "%s", stack);
+	snprintf(out->instance, sizeof(out->instance), "%s", instance);
 	return 0;
 }
 
@@ -264,6 +266,7 @@ static int list_stacks(const char *instance, struct ping_stack *out, int max)
 		st->nsfd = normalize_ns(fd);
 		snprintf(st->name, sizeof(st->name), "%s", rest);
 		snprintf(st->nsname, sizeof(st->nsname), "%s", name);
+		snprintf(st->instance, sizeof(st->instance), "%s", instance);
 		seen[n++] = sb;
 	}
 	for (int i = 0; i < count; i++)

@@ -48,6 +48,7 @@ struct ping_stack {
 	int nsfd;                               /* O_CLOEXEC fd of the namespace, -1: the caller's */
 	char name[PING_STACK_NAME_MAX];         /* "defaultTcpipStack", "vmotion", ... */
 	char nsname[NAME_MAX + 1];              /* "vmk-INSTANCE-STACK"; "" for defaultTcpipStack */
+	char instance[PING_STACK_NAME_MAX];     /* its vmk instance (stack_resolv.h finds its DNS) */
 };
 
 /* True if NAME is a valid instance name ([A-Za-z0-9_-]{1,32}). */

@@ -22,7 +22,7 @@ static const struct cmd_ns namespaces[] = {
 	{ "hostsvc datastore", "The host's datastores: list, create from a directory, remove." },
 	{ "solo", "Registration of virtual machines in the host's inventory." },
 	{ "vmsvc", "Operations on the virtual machines of the inventory: list, power, "
-	  "summary, unregister." },
+	  "summary, guest information, reload, unregister." },
 	{ 0 }
 };
 
@@ -101,6 +101,30 @@ static const struct cmd_field summary_fields[] = {
 	END
 };
 
+/* What vmkd returns; vim-cmd prints it as a (vim.vm.GuestInfo) dump. */
+static const struct cmd_field nic_fields[] = {
+	FLD("network", "Network", FIELD_STR),
+	FLD("mac_address", "MAC Address", FIELD_STR),
+	FLD("connected", "Connected", FIELD_BOOL),
+	FLD("device_config_id", "Device Config ID", FIELD_INT),
+	FLD("ip_address", "IP Address", FIELD_LIST),
+	END
+};
+
+static const struct cmd_field guest_fields[] = {
+	FLD("vmid", "Vmid", FIELD_INT),
+	FLD("tools_status", "Tools Status", FIELD_STR),
+	FLD("tools_version_status2", "Tools Version Status2", FIELD_STR),
+	FLD("tools_running_status", "Tools Running Status", FIELD_STR),
+	FLD("guest_id", "Guest ID", FIELD_STR),
+	FLD("guest_full_name", "Guest Full Name", FIELD_STR),
+	FLD("host_name", "Host Name", FIELD_STR),
+	FLD("ip_address", "IP Address", FIELD_STR),
+	FLD("guest_state", "Guest State", FIELD_STR),
+	{ "net", "Net", FIELD_STRUCT_LIST, 0, nic_fields, "NicInfo" },
+	END
+};
+
 static const struct cmd_field register_fields[] = {
 	FLD("vmid", "Vmid", FIELD_INT),
 	END
@@ -118,10 +142,19 @@ static const struct cmd cmds[] = {
 	  vmid_args, OUT_NONE, 0, 0 },
 	{ "vmsvc", "power.reset", "Reset the specified virtual machine.", vmid_args,
 	  OUT_NONE, 0, 0 },
+	{ "vmsvc", "power.reboot", "Ask the guest of the specified virtual machine to restart "
+	  "(through VMware Tools, which vmk's guests do not run: use power.reset or "
+	  "power.shutdown).", vmid_args, OUT_NONE, 0, 0 },
 	{ "vmsvc", "power.getstate", "Get the power state of the specified virtual machine.",
 	  vmid_args, OUT_STRUCT, "PowerState", getstate_fields },
 	{ "vmsvc", "get.summary", "Get the summary of the specified virtual machine.",
 	  vmid_args, OUT_STRUCT, "Summary", summary_fields },
+	{ "vmsvc", "get.guest", "Get the guest information of the specified virtual machine: "
+	  "tools, guest OS and state, network adapters.", vmid_args, OUT_STRUCT, "GuestInfo",
+	  guest_fields },
+	{ "vmsvc", "reload", "Read the .vmx file of the specified virtual machine again and "
+	  "update the inventory (a running virtual machine uses the changes from its next "
+	  "power-on).", vmid_args, OUT_NONE, 0, 0 },
 	{ "vmsvc", "unregister", "Remove the specified virtual machine from the inventory "
 	  "(its files stay).", vmid_args, OUT_NONE, 0, 0 },
 	{ "hostsvc datastore", "listsummary", "Get the summary of every datastore of the host.",

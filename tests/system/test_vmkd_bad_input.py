@@ -180,6 +180,7 @@ def test_every_command_has_a_bad_input_case():
 def ip_commands_covered(commands):
     """The IP and NIC commands have their bad input in their own files."""
     import test_vmkd_diag
+    import test_vmkd_dns
     import test_vmkd_ip_bad_input
     import test_vmkd_neighbor
     import test_vmkd_netstack
@@ -194,6 +195,7 @@ def ip_commands_covered(commands):
     lines += [["network", "ip", "neighbor"] + list(a) for a, _ in test_vmkd_neighbor.BAD]
     lines += [["network", "ip", "connection"] + list(a) for a, _ in test_vmkd_neighbor.CONN_BAD]
     lines += [["network", "nic"] + list(c) for c in test_vmkd_nic.NAMED]
+    lines += [list(a) for a, _ in test_vmkd_dns.BAD]
     return {c for c in commands for words in lines if words[:len(c.split())] == c.split()}
 
 

@@ -80,7 +80,7 @@ def test_first_start_defaults():
                           "k.ipv4_address, k.ipv4_netmask, k.tags FROM vmknic k "
                           "JOIN portgroup p ON k.portgroup = p.id "
                           "JOIN netstack n ON k.netstack = n.id").fetchall()
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 4
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         con.close()
         assert len(row) == 1

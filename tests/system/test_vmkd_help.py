@@ -9,7 +9,8 @@ import pytest
 from vmkd_util import ESXCLI, shared_host  # noqa: F401
 
 NAMESPACES = [
-    "network", "network diag", "network ip", "network ip connection", "network ip interface",
+    "network", "network diag", "network ip", "network ip connection", "network ip dns",
+    "network ip dns search", "network ip dns server", "network ip interface",
     "network ip interface ipv4", "network ip interface ipv6", "network ip interface ipv6 address",
     "network ip interface tag", "network ip neighbor", "network ip netstack", "network ip route",
     "network ip route ipv4", "network ip route ipv6",
@@ -26,6 +27,12 @@ NAMESPACES = [
 
 # command -> its options as the help shows them
 COMMANDS = {
+    "network ip dns server list": ["-N|--netstack=<str>"],
+    "network ip dns server add": ["-N|--netstack=<str>", "-s|--server=<str>"],
+    "network ip dns server remove": ["-a|--all", "-N|--netstack=<str>", "-s|--server=<str>"],
+    "network ip dns search list": ["-N|--netstack=<str>"],
+    "network ip dns search add": ["-d|--domain=<str>", "-N|--netstack=<str>"],
+    "network ip dns search remove": ["-d|--domain=<str>", "-N|--netstack=<str>"],
     "network diag ping": [
         "-c|--count=<long>", "-D|--debug", "-d|--df", "-H|--host=<str>", "-I|--interface=<str>",
         "-i|--interval=<str>", "--ipv4", "--ipv6", "--netstack=<str>", "-N|--nexthop=<str>",
@@ -136,6 +143,10 @@ REQUIRED = {"--vswitch-name", "--portgroup-name", "--uplink-name", "--vlan-id"}
 REQUIRED_IP = [
     ("network vm port list", {"--world-id"}),
     ("vm process kill", {"--type", "--world-id"}),
+    ("network ip dns server add", {"--server"}),
+    ("network ip dns search list", set()),
+    ("network ip dns search", {"--domain"}),
+    ("network ip dns", set()),
     ("network ip interface add", {"--portgroup-name"}),
     ("network ip interface list", set()),
     ("network ip interface remove", set()),

@@ -185,7 +185,7 @@ def test_store_of_schema_1_is_migrated():
         con.executescript(SCHEMA_1)
         con.close()
         h.start()
-        assert h.db_dump()["user_version"] == 3
+        assert h.db_dump()["user_version"] == 4
         assert h.json(*IF, "get", "-i", "vmk0")["IPv4Address"] == "192.168.9.9"
         assert addrs(h.ns, "vmk0") == ["192.168.9.9/24"]
         assert link(h.ns, "vmk0")["address"] == "00:50:56:6a:0b:0c"

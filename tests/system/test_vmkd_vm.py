@@ -210,7 +210,7 @@ def test_migrated_store_gets_the_default_datastore():
         con.executescript(SCHEMA_1)
         con.close()
         h.start()
-        assert h.db_dump()["user_version"] == 3
+        assert h.db_dump()["user_version"] == 4
         assert [d["VolumeName"] for d in h.json("storage", "filesystem", "list")] == \
             ["datastore1"]
         assert os.path.isdir(datastore(h))

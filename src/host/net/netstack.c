@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "dns.h"
 #include "ip.h"
 #include "store.h"
 #include "vmklog.h"
@@ -99,6 +100,8 @@ static long long create(const char *name)
 		stackns_remove(name, err + 256, 256);
 		return API_ERR0(api_refused("Cannot add netstack %s: %s", name, err));
 	}
+	if (dns_write(name, err, sizeof(err)) < 0)	/* its (empty) resolv.conf: dns.c */
+		vmklog_warn("DNS", "%s", err);
 	vmklog("Netstack", "netstack %s added", name);
 	return netstack_id(name);
 }
@@ -192,6 +195,7 @@ static json_t *netstack_remove(json_t *params)
 		return api_store_error();
 	if (stackns_remove(name, err, sizeof(err)) < 0)
 		vmklog_warn("Netstack", "%s", err);
+	dns_stack_removed(name);
 	vmklog("Netstack", "netstack %s removed", name);
 	return json_true();
 }

@@ -16,6 +16,7 @@
  */
 #include <stdio.h>
 
+#include "dns.h"
 #include "ip.h"
 #include "store.h"
 #include "vmklog.h"
@@ -73,6 +74,7 @@ int net_realize(const char *instance)
 {
 	char err[512];
 
+	dns_realize(instance);	/* files only: done even if the kernel side fails */
 	if (stackns_init(instance, err, sizeof(err)) < 0) {
 		vmklog_warn("Netstack", "%s", err);
 		return -1;

@@ -66,8 +66,7 @@ int vm_load_config(const char *vmx_path, struct vmx_vm_config *c, char *err, siz
 	return rc;
 }
 
-/* The registered VM of the request: its .vmx path; false after api_fail. */
-static bool vm_row(json_t *params, long long *vmid, char *path, size_t len)
+bool vm_row(json_t *params, long long *vmid, char *path, size_t len)
 {
 	json_t *raw = json_object_get(params, "vmid");
 
@@ -87,7 +86,7 @@ static bool vm_row(json_t *params, long long *vmid, char *path, size_t len)
 	return true;
 }
 
-static json_t *invalid_state(const char *op, bool on)
+json_t *vm_invalid_state(const char *op, bool on)
 {
 	return api_refused("%s failed: (vim.fault.InvalidPowerState) requestedState = \"%s\", "
 			   "existingState = \"%s\": The attempted operation cannot be performed "
@@ -396,7 +395,7 @@ static json_t *power_on(json_t *params)
 	if (!vm_row(params, &vmid, path, sizeof(path)))
 		goto out;
 	if (vm_live_find(vmid)) {
-		invalid_state("Power on", true);
+		vm_invalid_state("Power on", true);
 		goto out;
 	}
 	if (!load_checked(path, c))
@@ -418,6 +417,7 @@ static json_t *power_on(json_t *params)
 	if (!record(v))
 		goto out;
 	vm_live_attach_ports(v);
+	vm_view_set(vmid, c);	/* the inventory shows what runs (view.c) */
 	vmklog("VMX", "VM %lld (%s): Powered on: vmx pid %d, world %lld, %u vCPUs, %u MB, "
 	       "%u NICs, cgroup %s", vmid, v->name, (int)v->pid, v->world_id, c->numvcpus,
 	       c->memsize_mb, v->nr_nics, vm_cgroup_kind());
@@ -427,8 +427,7 @@ out:
 	return result;
 }
 
-/* The running VM of the request; NULL after api_fail. */
-static struct vm_live *running(json_t *params, const char *op)
+struct vm_live *vm_running(json_t *params, const char *op)
 {
 	char path[PATH_MAX];
 	long long vmid;
@@ -437,13 +436,13 @@ static struct vm_live *running(json_t *params, const char *op)
 		return NULL;
 	struct vm_live *v = vm_live_find(vmid);
 	if (!v)
-		invalid_state(op, false);
+		vm_invalid_state(op, false);
 	return v;
 }
 
 static json_t *power_off(json_t *params)
 {
-	struct vm_live *v = running(params, "Power off");
+	struct vm_live *v = vm_running(params, "Power off");
 	char err[256];
 
 	if (!v)
@@ -456,7 +455,7 @@ static json_t *power_off(json_t *params)
 
 static json_t *forward(json_t *params, const char *op, const char *method)
 {
-	struct vm_live *v = running(params, op);
+	struct vm_live *v = vm_running(params, op);
 	char err[256];
 
 	if (!v)
@@ -480,7 +479,7 @@ static json_t *power_reset(json_t *params)
  * that ignores it keeps running. */
 static json_t *power_shutdown(json_t *params)
 {
-	struct vm_live *v = running(params, "Shutdown");
+	struct vm_live *v = vm_running(params, "Shutdown");
 	char err[256];
 
 	if (!v)

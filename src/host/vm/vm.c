@@ -45,6 +45,7 @@ void vm_register(void)
 	datastore_register();
 	inventory_register();
 	power_register();
+	guest_register();
 	process_register();
 	netvm_register();
 }
@@ -70,5 +71,6 @@ void vm_start(const struct instance *in)
 void vm_stop(void)
 {
 	vm_live_release_all();
+	vm_view_free_all();
 	switching_vm_stop();
 }

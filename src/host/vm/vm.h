@@ -12,7 +12,10 @@
  *
  * One file per concern:
  *   datastore.c    datastores, `storage filesystem list`, paths in them
- *   inventory.c    registervm, unregister, getallvms, get.summary
+ *   inventory.c    registervm, unregister, reload, getallvms, get.summary
+ *   view.c         what the inventory shows of each VM (the .vmx as last
+ *                  read at registervm, reload or power.on)
+ *   guest.c        get.guest, power.reboot (a guest without VMware Tools)
  *   power.c        power.on/off/reset/shutdown/getstate and their checks
  *   process.c      `vm process list/kill`
  *   vmx_process.c  building vmx's argv and spawning it
@@ -197,6 +200,50 @@ int vm_load_config(const char *vmx_path, struct vmx_vm_config *c, char *err, siz
 /* The vmid param as given (vim-cmd passes it as a string or number);
  * -1 if absent or not a number. */
 long long vm_param_vmid(json_t *params);
+
+/* The registered VM of the request: its vmid and .vmx path; false after
+ * api_fail (a missing or bad vmid, or no such VM), the errors every
+ * vmsvc command gives. */
+bool vm_row(json_t *params, long long *vmid, char *path, size_t len);
+/* "<op> failed: (vim.fault.InvalidPowerState) ...": the VM is on (on) or
+ * off; NULL after api_fail. */
+json_t *vm_invalid_state(const char *op, bool on);
+/* The running VM of the request (params' vmid); NULL after api_fail:
+ * unknown VM, or InvalidPowerState naming op when it is off. */
+struct vm_live *vm_running(json_t *params, const char *op);
+
+/* ---- view.c: what the inventory shows of each VM ---- */
+
+struct vm_view_nic {
+	unsigned index;			/* ethernetN */
+	char network[VMX_NAME_MAX];	/* networkName: the port group */
+	uint8_t mac[6];
+	bool start_connected;
+};
+
+struct vm_view {
+	long long vmid;
+	char display_name[VMX_NAME_MAX];
+	char guest_os[VMX_NAME_MAX];
+	char annotation[VMX_ANNOTATION_MAX];
+	unsigned hw_version, memsize_mb, numvcpus, nr_disks;
+	uint8_t uuid_bios[16];
+	unsigned nr_nics;
+	struct vm_view_nic nics[VMXFILE_MAX_NICS];
+};
+
+/* The view of the VM: the one kept, else its .vmx read now (a vmkd that
+ * restarted); NULL when there is none and the file does not parse. */
+const struct vm_view *vm_view_get(long long vmid, const char *vmx_path);
+/* Sets the view from a checked configuration.  0, or -1 (out of memory,
+ * the old view kept). */
+int vm_view_set(long long vmid, const struct vmx_vm_config *c);
+void vm_view_drop(long long vmid);
+void vm_view_free_all(void);
+
+/* ---- guest.c ---- */
+
+void guest_register(void);
 
 /* ---- adopt.c ---- */
 
