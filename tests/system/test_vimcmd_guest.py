@@ -269,3 +269,17 @@ def test_a_restarted_vmkd_reads_the_file_again(vmhost):
     assert call(h, "vmsvc.get.summary", vmid=vmid)["memory_mb"] == 64
     h.restart()
     assert call(h, "vmsvc.get.summary", vmid=vmid)["memory_mb"] == 128
+
+
+def test_reload_after_a_restart_applies_a_new_display_name(vmhost):
+    """A vmkd that restarted has read nothing yet: reload compares the new
+    displayName with the inventory's name, not with the edited file."""
+    h = vmhost
+    path = write_vmx(h, "before", memsize=64)
+    vmid = register(h, path)
+    h.restart()
+    edit(path, displayName="after")
+    rc, out, err = vimcmd(h, "vmsvc/reload", str(vmid))
+    assert (rc, out, err) == (0, "", "")
+    rows, _ = inventory(h, vmid)
+    assert rows[0]["name"] == "after", rows

@@ -92,10 +92,17 @@ def test_kill9_and_restart_keep_them(iphost):
     h.ok(*SERVER, "add", "-s", "10.1.1.1", "-N", "lab")
     h.ok(*SEARCH, "add", "-d", "a.example", "-N", "lab")
     os.unlink(resolv_path(h, "lab"))     # rewritten at start
+    # a temp file a kill -9 left beside the directory goes at start
+    stale = os.path.dirname(resolv_path(h, "lab")) + ".resolv.conf.tmp"
+    with open(stale, "w") as f:
+        f.write("nameserver 10.9.9.9\n")
     h.kill9()
     h.start()
     assert servers(h, "lab") == ["10.1.1.1"] and domains(h, "lab") == ["a.example"]
     assert resolv_lines(h, "lab") == ["nameserver 10.1.1.1", "search a.example"]
+    assert not os.path.exists(stale)
+    # nothing but resolv.conf in the directory `ip netns exec` mounts from
+    assert os.listdir(os.path.dirname(resolv_path(h, "lab"))) == ["resolv.conf"]
 
 
 def test_files_go_with_the_stack(iphost):
@@ -112,7 +119,11 @@ def test_files_go_with_the_stack(iphost):
     assert servers(h, "lab") == [] and resolv_lines(h, "lab") == []
 
 
+LONG = "a" * 60 + "." + "b" * 59   # 120 characters
+
+
 BAD = [
+    (SERVER + ("add", "-s", "fe80::53"), "Invalid --server 'fe80::53'"),
     (SERVER + ("add", "-s", "10.0.0"), "Invalid --server '10.0.0': not a unicast"),
     (SERVER + ("add", "-s", "224.0.0.1"), "Invalid --server '224.0.0.1'"),
     (SERVER + ("add", "-s", "10.0.0.1"), "already a DNS server of netstack defaultTcpipStack"),
@@ -130,6 +141,17 @@ BAD = [
     (SEARCH + ("remove", "-d", "z.example"), "not a search domain of netstack"),
     (SEARCH + ("list", "-N", "nope"), "Invalid --netstack 'nope': no such netstack"),
 ]
+
+
+def test_search_list_fits_the_resolver(iphost):
+    """All search domains, each with a byte more, fit in glibc's 256."""
+    h = iphost
+    h.ok(*SEARCH, "add", "-d", LONG + ".one")
+    h.ok(*SEARCH, "add", "-d", LONG + ".two")
+    before = ip_snapshot(h)
+    r = h.esxcli(*SEARCH, "add", "-d", "c" * 30 + ".example")
+    assert r.rc != 0 and "would be longer than the resolver keeps (255 characters)" in r.err, r
+    assert ip_snapshot(h) == before
 
 
 @pytest.mark.parametrize("args, words", BAD)

@@ -13,14 +13,19 @@
  * The handler changes the store, then rewrites the stack's resolv.conf
  * from it (still inside the request's transaction); if the file cannot
  * be written the request fails and rolls back, so the store and the file
- * agree.  A file is written for every stack, with no nameserver line
- * when the stack has no server: the resolver in that namespace then asks
- * the stack's own loopback, never the host's servers, which the stack
- * could not reach anyway.
+ * agree (a failed COMMIT after the rename leaves the new file until the
+ * next change or start rewrites it from the store).  A file is written
+ * for every stack, with no nameserver line when the stack has no server:
+ * a program run with `ip netns exec` in it then asks the stack's own
+ * loopback.  (vmkping and diag ping, which keep the machine's mount
+ * namespace, fall back to getaddrinfo() inside the stack's network
+ * namespace instead: stack_resolv.c.)
  *
- * Files are replaced with a temp file + rename, so a reader (the
- * resolver of `ip netns exec`, vmkping) sees the old or the new file,
- * never half of one.  The default stack's file is under the instance's
+ * Files are replaced with a temp file + rename, so a reader that opens
+ * the file sees the old or the new one, never half of one (a process
+ * already running under `ip netns exec` keeps the file its bind mount
+ * had).  The temp file sits beside the directory, not in it: `ip netns
+ * exec` bind-mounts every entry of /etc/netns/NAME over /etc.  The default stack's file is under the instance's
  * run directory, never /etc/resolv.conf: vmkd's namespace is the host's,
  * and the machine's own resolver settings are not vmkd's to change.
  */
@@ -29,6 +34,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +49,8 @@
 #include "vmklog.h"
 
 #define DOMAIN_MAX 253
+#define SEARCH_BYTES 256     /* glibc's res_state defdname */
+#define TMP_SUFFIX ".resolv.conf.tmp"
 
 static char instance[64] = "default";
 
@@ -71,17 +79,20 @@ static int make_parent(const char *path)
 	return 0;
 }
 
-static void write_list(FILE *f, const char *sql, long long stack, const char *fmt_first,
-		       const char *fmt_next, const char *end)
+/* 0, or -EIO when the store could not be read to the end: a short file
+ * must not replace a good one. */
+static int write_list(FILE *f, const char *sql, long long stack, const char *fmt_first,
+		      const char *fmt_next, const char *end)
 {
 	sqlite3_stmt *st = store_stmt(sql, "l", stack);
-	int n = 0;
+	int n = 0, rc = SQLITE_ERROR;
 
-	while (st && sqlite3_step(st) == SQLITE_ROW)
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		fprintf(f, n++ ? fmt_next : fmt_first, store_col_text(st, 0));
 	if (n)
 		fputs(end, f);
 	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 static int write_file(const char *path, const char *tmp, const char *stack, long long id)
@@ -92,11 +103,13 @@ static int write_file(const char *path, const char *tmp, const char *stack, long
 		return -errno;
 	fprintf(f, "# Written by vmkd (instance %s) for netstack %s: esxcli network ip dns\n",
 		instance, stack);
-	write_list(f, "SELECT address FROM dns_server WHERE netstack = ? ORDER BY id", id,
-		   "nameserver %s\n", "nameserver %s\n", "");
-	write_list(f, "SELECT domain FROM dns_search WHERE netstack = ? ORDER BY id", id,
-		   "search %s", " %s", "\n");
-	int r = fflush(f) || fsync(fileno(f)) ? -errno : 0;
+	int r = write_list(f, "SELECT address FROM dns_server WHERE netstack = ? ORDER BY id",
+			   id, "nameserver %s\n", "nameserver %s\n", "");
+	if (!r)
+		r = write_list(f, "SELECT domain FROM dns_search WHERE netstack = ? ORDER BY id",
+			       id, "search %s", " %s", "\n");
+	if (!r && (fflush(f) || ferror(f) || fsync(fileno(f))))
+		r = errno ? -errno : -EIO;
 	if (fclose(f) && !r)
 		r = -errno;
 	if (!r && rename(tmp, path) < 0)
@@ -114,7 +127,9 @@ int dns_write(const char *stack, char *err, size_t errlen)
 		snprintf(err, errlen, "the resolv.conf path of netstack %s is too long", stack);
 		return -ENAMETOOLONG;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* beside the directory: /etc/netns/NAME/ holds what goes over /etc */
+	char *slash = strrchr(path, '/');
+	snprintf(tmp, sizeof(tmp), "%.*s" TMP_SUFFIX, slash ? (int)(slash - path) : 0, path);
 	r = make_parent(path);
 	if (!r)
 		r = write_file(path, tmp, stack, id);
@@ -153,8 +168,12 @@ static void prune(void)
 	snprintf(prefix, sizeof(prefix), "vmk-%s-", instance);
 	d = opendir(dir);
 	for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
-		const char *stack = e->d_name + strlen(prefix);
-		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && !netstack_id(stack))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		const char *stack = e->d_name + strlen(prefix), *tmp = strstr(stack, TMP_SUFFIX);
+		if (tmp && !tmp[strlen(TMP_SUFFIX)])	/* a write a kill -9 cut short */
+			unlinkat(dirfd(d), e->d_name, 0);
+		else if (!netstack_id(stack))
 			dns_stack_removed(stack);
 	}
 	if (d)
@@ -211,8 +230,9 @@ static bool server_canon(const char *text, char *out, size_t len)
 		return a4.s_addr != 0 && !IN_MULTICAST(ntohl(a4.s_addr)) &&
 		       a4.s_addr != INADDR_BROADCAST && inet_ntop(AF_INET, &a4, out, len);
 	if (inet_pton(AF_INET6, text, &a6) == 1)
+		/* link-local: a resolv.conf server has no scope to say which link */
 		return !IN6_IS_ADDR_UNSPECIFIED(&a6) && !IN6_IS_ADDR_MULTICAST(&a6) &&
-		       inet_ntop(AF_INET6, &a6, out, len);
+		       !IN6_IS_ADDR_LINKLOCAL(&a6) && inet_ntop(AF_INET6, &a6, out, len);
 	return false;
 }
 
@@ -341,6 +361,14 @@ static json_t *search_add(json_t *params)
 		return api_refused("Cannot add search domain %s to netstack %s: it has %d "
 				   "already, the most the resolver uses (glibc's MAXDNSRCH)",
 				   domain, stack, STACK_DNS_SEARCH_MAX);
+	/* vmkping's resolver copies the list into glibc's 256-byte defdname:
+	 * all domains, each with its NUL, must fit for both resolvers to agree */
+	long long used = store_int(0, "SELECT coalesce(sum(length(domain) + 1), 0) FROM "
+				   "dns_search WHERE netstack = ?", "l", id);
+	if (used + (long long)strlen(domain) + 1 > SEARCH_BYTES)
+		return api_refused("Cannot add search domain %s to netstack %s: its search list "
+				   "would be longer than the resolver keeps (%d characters)", domain,
+				   stack, SEARCH_BYTES - 1);
 	if (store_exec("INSERT INTO dns_search(netstack, domain) VALUES (?, ?)", "ls", id, domain))
 		return api_store_error();
 	snprintf(what, sizeof(what), "DNS search domain %s added", domain);

@@ -182,10 +182,15 @@ static int ask_servers(void *arg)
 	unsigned char ans[ANSWER_MAX];
 
 	memset(&rs, 0, sizeof(rs));
+	memset(ans, 0, sizeof(ans));	/* glibc reads the header even after a timeout */
 	if (res_ninit(&rs) < 0)
 		return -1;
 	use_stack_lists(&rs, q->dns);
 	int n = res_nsearch(&rs, q->name, ns_c_in, q->type, ans, sizeof(ans));
+	/* over TCP glibc returns the length the server claimed, which may be
+	 * more than the buffer it filled: parse what is there, no further */
+	if (n > (int)sizeof(ans))
+		n = (int)sizeof(ans);
 	bool found = n > 0 && first_address(ans, n, q->type, q->addr, sizeof(q->addr));
 	res_nclose(&rs);
 	return found ? 0 : -1;
@@ -239,8 +244,12 @@ int stack_getaddrinfo(const struct ping_stack *st, const char *name,
 	char path[PATH_MAX];
 	struct stack_dns dns;
 
-	if (!st || !name || is_literal(name))
+	if (!st || !name)
 		return getaddrinfo(name, NULL, hints, res);
+	/* "fe80::1%vmk1": the scope is an adapter of the stack, looked up there */
+	if (is_literal(name))
+		return strchr(name, '%') ? gai_in_stack(st, name, hints, res)
+					 : getaddrinfo(name, NULL, hints, res);
 	if (strlen(name) > NS_MAXDNAME ||
 	    stack_resolv_path(st->instance, st->name, path, sizeof(path)) < 0)
 		return gai_in_stack(st, name, hints, res);

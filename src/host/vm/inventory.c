@@ -246,13 +246,17 @@ static json_t *summary(json_t *params)
 static bool reload_name(long long vmid, const char *path, const struct vmx_vm_config *c,
 			char *name, size_t len)
 {
-	const struct vm_view *old = vm_view_get(vmid, path);
+	/* the displayName last read; after a vmkd restart with nothing read
+	 * yet, the inventory name stands for it (not the file: it is the
+	 * edited one) */
+	const struct vm_view *old = vm_view_find(vmid);
 
+	(void)path;
 	if (!store_text(name, len, "SELECT name FROM vm WHERE vmid = ?", "l", vmid)) {
 		api_store_error();
 		return false;
 	}
-	if (old && strcmp(old->display_name, c->display_name) == 0)
+	if (strcmp(old ? old->display_name : name, c->display_name) == 0)
 		return true;
 	if (store_int(0, "SELECT count(*) FROM vm WHERE name = ? AND vmid != ?", "sl",
 		      c->display_name, vmid)) {

@@ -77,6 +77,13 @@ int vm_view_set(long long vmid, const struct vmx_vm_config *c)
 	return 0;
 }
 
+const struct vm_view *vm_view_find(long long vmid)
+{
+	struct vm_view **s = slot(vmid);
+
+	return s ? *s : NULL;
+}
+
 const struct vm_view *vm_view_get(long long vmid, const char *vmx_path)
 {
 	struct vm_view **s = slot(vmid);

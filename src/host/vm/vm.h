@@ -235,6 +235,8 @@ struct vm_view {
 /* The view of the VM: the one kept, else its .vmx read now (a vmkd that
  * restarted); NULL when there is none and the file does not parse. */
 const struct vm_view *vm_view_get(long long vmid, const char *vmx_path);
+/* The view kept, without reading the file; NULL when there is none. */
+const struct vm_view *vm_view_find(long long vmid);
 /* Sets the view from a checked configuration.  0, or -1 (out of memory,
  * the old view kept). */
 int vm_view_set(long long vmid, const struct vmx_vm_config *c);
