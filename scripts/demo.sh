@@ -144,6 +144,10 @@ grep -E "^ethernet0\.(generatedAddress|addressType)|^uuid\.bios" "$ds/web01/web0
 echo
 echo "### vmkping from vmk0 to the VM, across vSwitch0 through its vhost-user port"
 "$b/src/cli/vmkping" -I vmk0 -c 3 192.168.77.50 || true
+echo
+echo "### what vmk0 learned, and what the host knows of the guest"
+esx network ip neighbor list -i vmk0
+vim vmsvc/get.guest "$vmid"
 vim vmsvc/power.off "$vmid"
 vim vmsvc/power.getstate "$vmid"
 echo
