@@ -28,8 +28,13 @@ def run_guest(tmp_path, *extra):
                           "--cmdline", "button.seconds=60", "--control", ctl,
                           "--serial", "file:" + out] + list(extra),
                          stderr=subprocess.PIPE, text=True)
-    c = Control(ctl)
-    wait_serial(out, WAITING, p)
+    try:
+        c = Control(ctl)
+        wait_serial(out, WAITING, p)
+    except BaseException:
+        p.kill()     # a set-up that failed leaves no VM running
+        p.wait()
+        raise
     return p, c
 
 

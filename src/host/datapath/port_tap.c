@@ -13,9 +13,12 @@
  * rather than many 1500-byte ones, and nobody computes a checksum.
  *
  * A read returns one frame, so recv reads until the batch is full or the
- * TAP is empty; readv puts the header into the frame's vnet field and the
- * bytes into the runner's buffer, with no copy in between.  send is one
- * writev of the header, the frame and, if needed, the VLAN tag.
+ * TAP is empty.  Each is one plain read into the runner's buffer, header
+ * first: the frame starts 12 bytes in, and only the 10-byte header is
+ * copied out.  (readv into the vnet field and the buffer saved those 10
+ * bytes but cost an iovec copy-in per frame: 64-byte frames went 0.73 to
+ * 0.80 of the Linux bridge without it.)  send is one writev of the
+ * header, the frame and, if needed, the VLAN tag.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,13 +41,9 @@ static int tap_recv(struct dp_port *p, struct dp_frame *f, unsigned n)
 
 	while (got < n) {
 		struct dp_frame *fr = &f[got];
-		uint16_t num_buffers;
-		struct iovec iov[3] = {
-			{ &fr->vnet, sizeof(fr->vnet) },
-			{ &num_buffers, sizeof(num_buffers) },
-			{ fr->buf, fr->cap },
-		};
-		ssize_t r = readv(p->fd, iov, 3);
+		/* one contiguous read (no iovec to copy in): the header lands in
+		 * front of the frame and is copied out, 10 bytes */
+		ssize_t r = read(p->fd, fr->buf, fr->cap);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -54,9 +53,10 @@ static int tap_recv(struct dp_port *p, struct dp_frame *f, unsigned n)
 		}
 		if ((size_t)r < DP_TAP_VNET_HDR_LEN)
 			continue;
-		fr->data = fr->buf;
+		memcpy(&fr->vnet, fr->buf, sizeof(fr->vnet));
+		fr->data = fr->buf + DP_TAP_VNET_HDR_LEN;
 		fr->len = (uint32_t)(r - DP_TAP_VNET_HDR_LEN);
-		if (fr->len >= fr->cap)
+		if ((size_t)r >= fr->cap)
 			fr->len = 0;	/* truncated: the switch drops it */
 		got++;
 	}
